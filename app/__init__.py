@@ -1,0 +1,37 @@
+"""Studio CRM application factory."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask_appbuilder import AppBuilder
+
+from config import INSTANCE_DIR, make_config
+
+from .extensions import db, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(**overrides) -> Flask:
+    """Build one app: config from the environment (plus overrides), extensions, views, APIs."""
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.config.from_mapping(make_config(**overrides))
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, compare_type=True)
+
+    from . import models  # noqa: F401  (register tables on the shared metadata)
+    from .security import CrmSecurityManager
+    from .services import audit
+    from .views import register_views
+
+    audit.install()
+    with app.app_context():
+        appbuilder = AppBuilder(security_manager_class=CrmSecurityManager, update_perms=False)
+        appbuilder.init_app(app, db.session)
+        register_views(appbuilder)
+
+    from .cli import crm
+
+    app.cli.add_command(crm)
+    return app

@@ -1,0 +1,13 @@
+"""REST APIs under /api/v1 (FAB ModelRestApi with UUID keys, plus the spec's contract endpoints)."""
+
+
+def register_apis(appbuilder) -> None:
+    from .account import AccountApi
+    from .contact import ContactApi
+    from .event import OpportunityEventApi
+    from .offer import OfferApi
+    from .opportunity import OpportunityApi
+    from .project import ProjectApi
+
+    for api in (AccountApi, ContactApi, OpportunityApi, OpportunityEventApi, ProjectApi, OfferApi):
+        appbuilder.add_api(api)

@@ -1,0 +1,148 @@
+"""Base REST API: UUID routes, one transaction per call, domain errors mapped to HTTP in one place."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_appbuilder.api import ModelRestApi, expose, merge_response_func, rison, safe
+from flask_appbuilder.api.schemas import get_item_schema
+from flask_appbuilder.const import (API_DESCRIPTION_COLUMNS_RIS_KEY, API_LABEL_COLUMNS_RIS_KEY,
+                                    API_SHOW_COLUMNS_RIS_KEY, API_SHOW_TITLE_RIS_KEY)
+from flask_appbuilder.security.decorators import permission_name, protect
+from flask_babel import gettext
+from marshmallow import ValidationError
+from werkzeug.exceptions import BadRequest
+
+from app.domain.errors import ConflictError, DomainError, MissingActor, NotFoundError, PermissionDenied
+from app.services.transaction import transaction
+
+API_PERMISSIONS = {"get_list": "read", "get": "read", "info": "read", "related": "read", "distinct": "read",
+                   "post": "write", "put": "write", "delete": "delete"}
+STATUS_OF = ((ConflictError, 409), (NotFoundError, 404), (PermissionDenied, 403), (MissingActor, 401))
+
+
+def translate(messages: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {field: [gettext(m) for m in msgs] for field, msgs in messages.items()}
+
+
+class CrmModelApi(ModelRestApi):
+    """ModelRestApi with UUID keys and 4xx (never 500, never SQL) for client errors."""
+
+    allow_browser_login = True
+    page_size = 25
+    method_permission_name = API_PERMISSIONS
+    base_permissions = ["can_read", "can_write", "can_delete"]
+
+    def domain_error(self, exc: DomainError):
+        """The HTTP answer for a domain refusal: 422 unless the error says otherwise."""
+        status = next((code for cls, code in STATUS_OF if isinstance(exc, cls)), 422)
+        body: dict[str, Any] = {"message": translate(exc.messages)}
+        if getattr(exc, "existing_id", None):
+            body["id"] = str(exc.existing_id)
+        return self.response(status, **body)
+
+    def json_body(self) -> dict:
+        """The request body as a JSON object, or BadRequest (400)."""
+        if not request.is_json:
+            raise BadRequest("Request is not JSON")
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise BadRequest("Request body must be a JSON object")
+        return body
+
+    def schema_error(self, err: ValidationError):
+        """Unknown fields are a malformed request (400); invalid values are 422."""
+        messages = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
+        if any("Unknown field." in (m if isinstance(m, list) else [m]) for m in messages.values()):
+            return self.response(400, message=messages)
+        return self.response(422, message=messages)
+
+    def write(self, fn, *args):
+        """Run fn in one transaction; map domain errors to their HTTP status."""
+        try:
+            with transaction(self.datamodel.session):
+                return fn(*args), None
+        except DomainError as exc:
+            return None, self.domain_error(exc)
+
+    def post_headless(self):
+        try:
+            item = self.add_model_schema.load(self.json_body())
+        except ValidationError as err:
+            return self.schema_error(err)
+
+        def add():
+            self.pre_add(item)
+            self.datamodel.session.add(item)
+            self.datamodel.session.flush()
+            return item
+        item, error = self.write(add)
+        if error:
+            return error
+        self.post_add(item)
+        return self.response(201, id=str(item.id), result=self.add_model_schema.dump(item, many=False))
+
+    def put_headless(self, pk):
+        item = self.datamodel.get(pk, self._base_filters)
+        if not item:
+            return self.response_404()
+        body = self.json_body()
+        try:
+            item = self.edit_model_schema.load(body, instance=item)
+        except ValidationError as err:
+            self.datamodel.session.rollback()
+            return self.schema_error(err)
+
+        def edit():
+            self.pre_update(item)
+            self.datamodel.session.flush()
+            return item
+        item, error = self.write(edit)
+        if error:
+            return error
+        self.post_update(item)
+        return self.response(200, id=str(item.id), result=self.edit_model_schema.dump(item, many=False))
+
+    def delete_headless(self, pk):
+        item = self.datamodel.get(pk, self._base_filters)
+        if not item:
+            return self.response_404()
+
+        def delete():
+            self.pre_delete(item)
+            self.datamodel.session.delete(item)
+            self.datamodel.session.flush()
+        _, error = self.write(delete)
+        if error:
+            return error
+        self.post_delete(item)
+        return self.response(200, message="OK")
+
+    @expose("/<uuid:pk>", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    @rison(get_item_schema)
+    @merge_response_func(ModelRestApi.merge_show_label_columns, API_LABEL_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_show_columns, API_SHOW_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_description_columns, API_DESCRIPTION_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_show_title, API_SHOW_TITLE_RIS_KEY)
+    def get(self, pk, **kwargs):
+        """Get one item by its UUID."""
+        return self.get_headless(pk, **kwargs)
+
+    @expose("/<uuid:pk>", methods=["PUT"])
+    @protect()
+    @safe
+    @permission_name("put")
+    def put(self, pk):
+        """Update one item by its UUID."""
+        return self.put_headless(pk)
+
+    @expose("/<uuid:pk>", methods=["DELETE"])
+    @protect()
+    @safe
+    @permission_name("delete")
+    def delete(self, pk):
+        """Delete one item by its UUID."""
+        return self.delete_headless(pk)

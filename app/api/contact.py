@@ -1,0 +1,19 @@
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+from app.models import Contact
+
+from .base import CrmModelApi
+
+FIELDS = ["account_id", "name", "email", "phone", "telegram_handle", "role_tags", "influence_score"]
+
+
+class ContactApi(CrmModelApi):
+    resource_name = "contacts"
+    datamodel = SQLAInterface(Contact)
+    class_permission_name = "Contact"
+    list_columns = ["id"] + FIELDS + ["created_at", "updated_at"]
+    show_columns = list_columns
+    add_columns = FIELDS
+    edit_columns = FIELDS
+    search_columns = ["name", "email", "account_id"]
+    order_columns = ["name", "email", "created_at"]

@@ -1,0 +1,21 @@
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+from app.models import OpportunityEvent
+
+from .base import CrmModelApi
+
+
+class OpportunityEventApi(CrmModelApi):
+    """Read-only audit trail."""
+
+    resource_name = "opportunity_events"
+    datamodel = SQLAInterface(OpportunityEvent)
+    class_permission_name = "OpportunityEvent"
+    exclude_route_methods = {"post", "put", "delete"}
+    base_permissions = ["can_read"]
+    list_columns = ["id", "opportunity_id", "event_type", "old_value", "new_value", "actor_user_id",
+                    "evidence_refs", "created_at"]
+    show_columns = list_columns
+    search_columns = ["opportunity_id", "event_type", "actor_user_id", "created_at"]
+    order_columns = ["created_at", "event_type"]
+    base_order = ("created_at", "desc")

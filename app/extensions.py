@@ -1,0 +1,6 @@
+"""Extension singletons, bound to an app in create_app()."""
+from flask_appbuilder.models.sqla.base import SQLA
+from flask_migrate import Migrate
+
+db = SQLA()
+migrate = Migrate()

@@ -1,0 +1,23 @@
+"""Register every view and API on an AppBuilder (one call per app)."""
+from flask_babel import lazy_gettext as _l
+
+
+def register_views(appbuilder) -> None:
+    from app.api import register_apis
+
+    from .account import AccountView
+    from .contact import ContactView
+    from .event import OpportunityEventView
+    from .offer import OfferView
+    from .opportunity import OpportunityView
+    from .project import ProjectMemberView, ProjectView
+
+    crm = dict(category="CRM", category_label=_l("CRM"), category_icon="fa-briefcase")
+    appbuilder.add_view(AccountView, "Accounts", label=_l("Accounts"), icon="fa-building", **crm)
+    appbuilder.add_view(ContactView, "Contacts", label=_l("Contacts"), icon="fa-address-book", **crm)
+    appbuilder.add_view(OpportunityView, "Opportunities", label=_l("Opportunities"), icon="fa-handshake-o", **crm)
+    appbuilder.add_view(ProjectView, "Projects", label=_l("Projects"), icon="fa-folder-open", **crm)
+    appbuilder.add_view_no_menu(ProjectMemberView)
+    appbuilder.add_view(OfferView, "Offers", label=_l("Offers"), icon="fa-file-text", **crm)
+    appbuilder.add_view(OpportunityEventView, "Opportunity Events", label=_l("Opportunity events"), icon="fa-history", **crm)
+    register_apis(appbuilder)

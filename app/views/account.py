@@ -1,0 +1,44 @@
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+from wtforms.validators import NumberRange, Optional, ValidationError
+
+from app.domain.accounts import is_valid_domain, normalise_domain
+from app.models import Account
+from app.models.choices import ACCOUNT_STATUSES, SEGMENTS
+
+from .base import CrmModelView
+from .fields import enum_fields
+from .labels import COLUMN_LABELS
+from .validators import UniqueLower
+
+
+def valid_domain(form, field):
+    value = normalise_domain(field.data)
+    if value and not is_valid_domain(value):
+        raise ValidationError(_l("Not a valid domain, e.g. studio.ru"))
+
+
+class AccountView(CrmModelView):
+    datamodel = SQLAInterface(Account)
+    class_permission_name = "Account"
+    list_title = _l("Accounts")
+    show_title = _l("Account")
+    add_title = _l("Add account")
+    edit_title = _l("Edit account")
+    label_columns = COLUMN_LABELS
+    list_columns = ["name", "domain", "segment", "status", "owner", "last_touch_at"]
+    show_columns = ["name", "domain", "industry", "segment", "status", "owner", "icp_fit_score",
+                    "icp_fit_reason", "last_touch_at", "created_at", "updated_at"]
+    add_columns = ["name", "domain", "industry", "segment", "status", "owner", "icp_fit_score", "icp_fit_reason"]
+    edit_columns = add_columns
+    search_columns = ["name", "domain", "segment", "status", "owner", "industry"]
+    order_columns = ["name", "domain", "segment", "status", "last_touch_at"]
+    base_order = ("name", "asc")
+    add_form_extra_fields = enum_fields(segment=(_l("Segment"), SEGMENTS, "smb"),
+                                        status=(_l("Status"), ACCOUNT_STATUSES, "active"))
+    edit_form_extra_fields = add_form_extra_fields
+    validators_columns = {
+        "domain": [Optional(), valid_domain,
+                   UniqueLower(Account.domain, normalise_domain, _l("An account with this domain already exists."))],
+        "icp_fit_score": [Optional(), NumberRange(0, 100)],
+    }

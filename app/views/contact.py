@@ -1,0 +1,43 @@
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+from wtforms.validators import NumberRange, Optional, ValidationError
+
+from app.domain.accounts import is_valid_email, normalise_email
+from app.models import Contact
+
+from .base import CrmModelView
+from .fields import TagListField
+from .labels import COLUMN_LABELS
+from .validators import UniqueLower
+
+
+def valid_email(form, field):
+    value = normalise_email(field.data)
+    if value and not is_valid_email(value):
+        raise ValidationError(_l("Not a valid e-mail address."))
+
+
+class ContactView(CrmModelView):
+    datamodel = SQLAInterface(Contact)
+    class_permission_name = "Contact"
+    list_title = _l("Contacts")
+    show_title = _l("Contact")
+    add_title = _l("Add contact")
+    edit_title = _l("Edit contact")
+    label_columns = COLUMN_LABELS
+    list_columns = ["name", "account", "email", "phone", "role_tags", "influence_score"]
+    show_columns = ["name", "account", "email", "phone", "telegram_handle", "role_tags", "influence_score",
+                    "created_at", "updated_at"]
+    add_columns = ["account", "name", "email", "phone", "telegram_handle", "role_tags", "influence_score"]
+    edit_columns = add_columns
+    search_columns = ["name", "email", "phone", "account"]
+    order_columns = ["name", "email", "influence_score"]
+    base_order = ("name", "asc")
+    add_form_extra_fields = {"role_tags": TagListField(_l("Role tags"), description=_l("Comma separated, e.g. decision maker, budget"))}
+    edit_form_extra_fields = add_form_extra_fields
+    validators_columns = {
+        "email": [Optional(), valid_email,
+                  UniqueLower(Contact.email, normalise_email, _l("A contact with this e-mail already exists."))],
+        "influence_score": [Optional(), NumberRange(0, 100)],
+    }
+    formatters_columns = {"role_tags": lambda tags: ", ".join(tags or [])}

@@ -1,0 +1,23 @@
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+
+from app.models import OpportunityEvent
+
+from .base import CrmModelView
+from .labels import COLUMN_LABELS
+
+
+class OpportunityEventView(CrmModelView):
+    """Read-only audit trail: events are written by the rules, never by hand."""
+
+    datamodel = SQLAInterface(OpportunityEvent)
+    class_permission_name = "OpportunityEvent"
+    exclude_route_methods = {"add", "edit", "delete", "download"}
+    base_permissions = ["can_read"]
+    list_title = _l("Opportunity events")
+    show_title = _l("Opportunity event")
+    label_columns = COLUMN_LABELS
+    list_columns = ["created_at", "opportunity", "event_type", "actor", "old_value", "new_value"]
+    show_columns = ["created_at", "opportunity", "event_type", "actor", "old_value", "new_value", "evidence_refs"]
+    search_columns = ["event_type", "opportunity", "actor", "created_at"]
+    base_order = ("created_at", "desc")

@@ -1,0 +1,30 @@
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+from wtforms.validators import NumberRange, Optional
+
+from app.models import Offer
+from app.models.choices import OFFER_STATUSES
+
+from .base import CrmModelView
+from .fields import enum_fields
+from .labels import COLUMN_LABELS
+
+
+class OfferView(CrmModelView):
+    datamodel = SQLAInterface(Offer)
+    class_permission_name = "Offer"
+    list_title = _l("Offers")
+    show_title = _l("Offer")
+    add_title = _l("Add offer")
+    edit_title = _l("Edit offer")
+    label_columns = COLUMN_LABELS
+    list_columns = ["title", "opportunity", "amount", "currency", "discount_percent", "status", "created_by"]
+    show_columns = list_columns + ["created_at", "updated_at"]
+    add_columns = ["opportunity", "title", "amount", "currency", "discount_percent", "status"]
+    edit_columns = add_columns
+    search_columns = ["title", "status", "opportunity"]
+    base_order = ("created_at", "desc")
+    add_form_extra_fields = enum_fields(status=(_l("Status"), OFFER_STATUSES, "draft"))
+    edit_form_extra_fields = add_form_extra_fields
+    validators_columns = {"amount": [Optional(), NumberRange(min=0)],
+                          "discount_percent": [Optional(), NumberRange(0, 100)]}

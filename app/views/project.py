@@ -1,0 +1,38 @@
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+
+from app.models import Project, ProjectMember
+from app.models.choices import PROJECT_STATUSES
+
+from .base import CrmModelView
+from .fields import enum_fields
+from .labels import COLUMN_LABELS
+
+
+class ProjectMemberView(CrmModelView):
+    datamodel = SQLAInterface(ProjectMember)
+    class_permission_name = "Project"
+    label_columns = COLUMN_LABELS
+    list_columns = ["user", "role"]
+    add_columns = ["project", "user", "role"]
+    edit_columns = add_columns
+
+
+class ProjectView(CrmModelView):
+    datamodel = SQLAInterface(Project)
+    class_permission_name = "Project"
+    list_title = _l("Projects")
+    show_title = _l("Project")
+    add_title = _l("Add project")
+    edit_title = _l("Edit project")
+    label_columns = COLUMN_LABELS
+    list_columns = ["name", "account", "status", "pm", "start_date", "end_date"]
+    show_columns = ["name", "account", "status", "pm", "start_date", "end_date", "created_at", "updated_at"]
+    add_columns = ["account", "name", "status", "pm", "start_date", "end_date"]
+    edit_columns = add_columns
+    search_columns = ["name", "account", "status", "pm"]
+    order_columns = ["name", "status", "start_date", "end_date"]
+    base_order = ("name", "asc")
+    add_form_extra_fields = enum_fields(status=(_l("Status"), PROJECT_STATUSES, "planned"))
+    edit_form_extra_fields = add_form_extra_fields
+    related_views = [ProjectMemberView]

@@ -1,0 +1,31 @@
+"""WTForms validators that ask the database before the write (the constraint stays the last line)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from wtforms.validators import ValidationError
+
+from app.extensions import db
+
+
+class UniqueLower:
+    """Refuse a value that exists on another row in any letter case (after normalisation)."""
+
+    def __init__(self, column, normalise=None, message=None):
+        self.column = column
+        self.normalise = normalise or (lambda v: v.strip().lower())
+        self.message = message
+
+    def __call__(self, form, field):
+        if not field.data:
+            return
+        value = self.normalise(field.data)
+        if not value:
+            return
+        model = self.column.class_
+        query = select(model.id).where(func.lower(self.column) == value.lower())
+        current_id = getattr(form, "_id", None)
+        if current_id is not None:
+            query = query.where(model.id != current_id)
+        if db.session.execute(query.limit(1)).first():
+            raise ValidationError(self.message or _l("Already exists."))

@@ -1,0 +1,136 @@
+"""Studio CRM configuration: everything comes from environment variables with safe defaults."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask_appbuilder.const import AUTH_DB
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("CRM_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in instance/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        # Heroku-style URLs name the dialect "postgres", SQLAlchemy wants "postgresql".
+        return url.replace("postgres://", "postgresql://", 1)
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{INSTANCE_DIR / 'crm.db'}"
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+# Permission groups used by the roles below. View and API classes set class_permission_name
+# to one of these names, so one name covers the generated view and its REST API.
+CRM_DATA = ("Account", "Contact", "Opportunity")
+READ = "can_read"
+WRITE = "can_read|can_write"
+
+
+def _role(*rules: tuple[str, str]) -> list[list[str]]:
+    return [[f"^({view})$", f"^({perm})$"] for view, perm in rules]
+
+
+FAB_ROLES_DEFAULT = {
+    # Owner: all CRM data and reports, no user administration.
+    "Owner": _role(
+        ("Account|Contact|Opportunity|Project|Offer|OpportunityEvent", WRITE + "|can_delete|can_note"),
+        ("Board|AccountPage|OpportunityPage|Triage|InboundThread|Dashboard|Metrics|StallReport", ".*"),
+        ("Accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|CRM|Board|Triage|Dashboard|Why deals stall|Reports", "menu_access"),
+        ("MenuApi", "can_get"),
+        ("UserInfoEditView|ResetMyPasswordView", ".*"),
+    ),
+    # Sales: create and edit accounts, contacts, opportunities; no deletes.
+    "Sales": _role(
+        ("Account|Contact|Opportunity|Offer", WRITE + "|can_note"),
+        ("Project|OpportunityEvent", READ),
+        ("Board|AccountPage|OpportunityPage|Triage|InboundThread|Dashboard|Metrics", ".*"),
+        ("Accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|CRM|Board|Triage|Dashboard", "menu_access"),
+        ("MenuApi", "can_get"),
+        ("UserInfoEditView|ResetMyPasswordView", ".*"),
+    ),
+    # PM: read accounts, contacts, opportunities; create and edit projects; add notes.
+    "PM": _role(
+        ("Account|Contact|Opportunity|Offer|OpportunityEvent", READ + "|can_note"),
+        ("Project", WRITE),
+        ("Board|AccountPage|OpportunityPage", READ + "|can_note"),
+        ("Accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|CRM|Board", "menu_access"),
+        ("MenuApi", "can_get"),
+        ("UserInfoEditView|ResetMyPasswordView", ".*"),
+    ),
+}
+
+
+class Config:
+    """Flask, Flask-AppBuilder and CRM settings; see README "Configuration"."""
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = _secret_key()
+        self.SQLALCHEMY_DATABASE_URI = _database_url()
+        self.HOST = os.environ.get("HOST", "127.0.0.1")
+        self.PORT = _int("PORT", 8080)
+        self.CRM_ADMIN_USER = os.environ.get("CRM_ADMIN_USER", "admin")
+        self.CRM_ADMIN_PASSWORD = os.environ.get("CRM_ADMIN_PASSWORD") or None
+        self.CRM_ADMIN_EMAIL = os.environ.get("CRM_ADMIN_EMAIL", "admin@studio.local")
+        self.CRM_DEFAULT_CURRENCY = os.environ.get("CRM_DEFAULT_CURRENCY", "RUB").upper()
+        self.CHATWOOT_WEBHOOK_SECRET = os.environ.get("CHATWOOT_WEBHOOK_SECRET") or None
+        self.TELEGRAM_WEBHOOK_SECRET = os.environ.get("TELEGRAM_WEBHOOK_SECRET") or None
+        self.CRM_STAGE_OVERRIDES: dict = {}
+        self.CRM_NO_TOUCH_DAYS = _int("CRM_NO_TOUCH_DAYS", 21)
+        self.CRM_ROTTING_DAYS = {
+            "lead": 14, "qualified": 14, "discovery": 21, "proposal_sent": 14, "negotiation": 21,
+        }
+
+
+class BaseSettings:
+    """Static Flask-AppBuilder keys (not environment dependent)."""
+
+    APP_NAME = "Studio CRM"
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    AUTH_TYPE = AUTH_DB
+    AUTH_ROLE_ADMIN = "Admin"
+    AUTH_ROLE_PUBLIC = "Public"
+    AUTH_USER_REGISTRATION = False
+    FAB_CREATE_DB = False  # Alembic owns the schema, ab_* tables included
+    FAB_UPDATE_PERMS = False  # run.py syncs permissions after migrating
+    FAB_ROLES = FAB_ROLES_DEFAULT
+    FAB_API_SWAGGER_UI = True
+    FAB_API_MAX_PAGE_SIZE = 100
+    FAB_ADD_SECURITY_API = False
+    FAB_PASSWORD_COMPLEXITY_ENABLED = False
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None
+    BABEL_DEFAULT_LOCALE = "ru"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "app" / "translations")
+    LANGUAGES = {
+        "ru": {"flag": "ru", "name": "Русский"},
+        "en": {"flag": "gb", "name": "English"},
+    }
+    APP_THEME = ""
+    SESSION_COOKIE_SAMESITE = "Lax"
+    JSON_SORT_KEYS = False
+
+
+def make_config(**overrides) -> dict:
+    """All settings as a dict: static keys, then the environment, then explicit overrides."""
+    values = {k: v for k, v in vars(BaseSettings).items() if k.isupper()}
+    values.update({k: v for k, v in vars(Config()).items() if k.isupper()})
+    values.update(overrides)
+    return values

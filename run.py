@@ -1,0 +1,59 @@
+"""The one command: migrate, sync roles, ensure the first admin, optional demo data, serve.
+
+    python run.py            # upgrade the database to head and serve with gunicorn on HOST:PORT
+    python run.py --demo     # ... and load the demo studio data first (idempotent)
+    python run.py --no-serve # prepare the database only
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def prepare(demo: bool) -> dict:
+    """Bring the database to head, sync roles and permissions, create the first admin."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.security import ensure_admin, sync_roles_and_permissions
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        sync_roles_and_permissions(app.appbuilder)
+        password = ensure_admin(app.appbuilder)
+        if password:
+            print(f"Created the admin user '{app.config['CRM_ADMIN_USER']}' with password: {password}")
+            print("(shown once; set CRM_ADMIN_PASSWORD to choose it yourself)")
+        if demo:
+            from app.demo import load_demo
+
+            print(load_demo())
+        return {"host": app.config["HOST"], "port": app.config["PORT"], "db": app.config["SQLALCHEMY_DATABASE_URI"]}
+
+
+def serve(host: str, port: int) -> None:
+    """Replace this process with gunicorn serving the app factory."""
+    workers = os.environ.get("WEB_CONCURRENCY", "2")
+    args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", workers,
+            "--threads", os.environ.get("GUNICORN_THREADS", "4"), "--access-logfile", "-",
+            "app:create_app()"]
+    print(f"Studio CRM on http://{host}:{port}/")
+    sys.stdout.flush()
+    os.execv(sys.executable, args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run Studio CRM")
+    parser.add_argument("--demo", action="store_true", help="load the demo studio data (idempotent)")
+    parser.add_argument("--no-serve", action="store_true", help="prepare the database and exit")
+    args = parser.parse_args(argv)
+    info = prepare(args.demo)
+    if not args.no_serve:
+        serve(info["host"], info["port"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

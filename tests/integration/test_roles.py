@@ -1,0 +1,95 @@
+"""Each role against each generated view and API endpoint: 200 or 403 exactly as README's table says."""
+import pytest
+
+from app.extensions import db
+from app.models import Account, Contact, Offer, Opportunity, Project
+from app.services.context import change_context
+
+# entity -> (view endpoint, api resource)
+ENTITIES = {
+    "account": ("accountview", "accounts"),
+    "contact": ("contactview", "contacts"),
+    "opportunity": ("opportunityview", "opportunities"),
+    "project": ("projectview", "projects"),
+    "offer": ("offerview", "offers"),
+    "event": ("opportunityeventview", "opportunity_events"),
+}
+R, W, D = "read", "write", "delete"
+# README "Roles": what each role may do with each entity.
+TABLE = {
+    "Admin": {"account": {R, W, D}, "contact": {R, W, D}, "opportunity": {R, W}, "project": {R, W, D},
+              "offer": {R, W, D}, "event": {R}},
+    "Owner": {"account": {R, W, D}, "contact": {R, W, D}, "opportunity": {R, W}, "project": {R, W, D},
+              "offer": {R, W, D}, "event": {R}},
+    "Sales": {"account": {R, W}, "contact": {R, W}, "opportunity": {R, W}, "project": {R},
+              "offer": {R, W}, "event": {R}},
+    "PM": {"account": {R}, "contact": {R}, "opportunity": {R}, "project": {R, W}, "offer": {R}, "event": {R}},
+}
+
+
+@pytest.fixture()
+def records(app, clean_db, users):
+    with app.app_context(), change_context(actor_id=users["Admin"]):
+        account = Account(name="Role Test", domain="roletest.ru")
+        contact = Contact(account=account, name="Anna")
+        opp = Opportunity(account=account, name="Deal")
+        project = Project(account=account, name="Site")
+        db.session.add_all([account, contact, opp, project])
+        db.session.flush()
+        offer = Offer(opportunity_id=opp.id, title="Offer")
+        db.session.add(offer)
+        db.session.commit()
+        event_id = opp.events[0].id
+        return {"account": account.id, "contact": contact.id, "opportunity": opp.id, "project": project.id,
+                "offer": offer.id, "event": event_id}
+
+
+def expected(role, entity, right):
+    return 200 if right in TABLE[role][entity] else 403
+
+
+@pytest.mark.parametrize("role", list(TABLE))
+@pytest.mark.parametrize("entity", list(ENTITIES))
+def test_generated_views_answer_as_the_role_table_says(client, as_role, records, role, entity):
+    view, _ = ENTITIES[entity]
+    as_role(role)
+    pk = records[entity]
+    assert client.get(f"/{view}/list/").status_code == expected(role, entity, R)
+    assert client.get(f"/{view}/show/{pk}").status_code == expected(role, entity, R)
+    if entity != "event":
+        assert client.get(f"/{view}/add").status_code == expected(role, entity, W)
+        assert client.get(f"/{view}/edit/{pk}").status_code == expected(role, entity, W)
+
+
+@pytest.mark.parametrize("role", list(TABLE))
+@pytest.mark.parametrize("entity", list(ENTITIES))
+def test_generated_api_answers_as_the_role_table_says(client, api, records, role, entity):
+    _, resource = ENTITIES[entity]
+    headers = api(role)
+    pk = records[entity]
+    assert client.get(f"/api/v1/{resource}/", headers=headers).status_code == expected(role, entity, R)
+    assert client.get(f"/api/v1/{resource}/{pk}", headers=headers).status_code == expected(role, entity, R)
+    if entity != "event":
+        code = client.put(f"/api/v1/{resource}/{pk}", json={}, headers=headers).status_code
+        assert code == expected(role, entity, W) or (code == 422 and W in TABLE[role][entity])
+
+
+@pytest.mark.parametrize("role", list(TABLE))
+def test_deleting_needs_the_delete_right(client, api, records, role):
+    for entity in ("contact", "offer", "project"):
+        _, resource = ENTITIES[entity]
+        code = client.delete(f"/api/v1/{resource}/{records[entity]}", headers=api(role)).status_code
+        assert code == expected(role, entity, D), (entity, code)
+
+
+@pytest.mark.parametrize("role,code", [("Admin", 200), ("Owner", 403), ("Sales", 403), ("PM", 403)])
+def test_only_admin_administers_users(client, as_role, role, code):
+    as_role(role)
+    assert client.get("/users/list/").status_code == code
+
+
+def test_anonymous_is_sent_to_login(client):
+    client.get("/logout/")
+    response = client.get("/accountview/list/")
+    assert response.status_code == 302 and "/login/" in response.headers["Location"]
+    assert client.get("/api/v1/accounts/").status_code == 401
