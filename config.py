@@ -116,6 +116,7 @@ class BaseSettings:
     FAB_ADD_SECURITY_API = False
     FAB_PASSWORD_COMPLEXITY_ENABLED = False
     WTF_CSRF_ENABLED = True
+    WTF_CSRF_CHECK_DEFAULT = False  # checked in app._csrf_for_cookie_sessions (skips JWT clients)
     WTF_CSRF_TIME_LIMIT = None
     BABEL_DEFAULT_LOCALE = "ru"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "app" / "translations")

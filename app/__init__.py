@@ -8,7 +8,7 @@ from flask_appbuilder import AppBuilder
 
 from config import INSTANCE_DIR, make_config
 
-from .extensions import db, migrate
+from .extensions import csrf, db, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -18,6 +18,8 @@ def create_app(**overrides) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_mapping(make_config(**overrides))
     db.init_app(app)
+    csrf.init_app(app)
+    app.before_request(_csrf_for_cookie_sessions)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, compare_type=True)
 
     from . import models  # noqa: F401  (register tables on the shared metadata)
@@ -35,3 +37,19 @@ def create_app(**overrides) -> Flask:
 
     app.cli.add_command(crm)
     return app
+
+
+def _csrf_for_cookie_sessions() -> None:
+    """Every unsafe request authenticated by the session cookie needs the CSRF token (forms and
+    the browser's API calls alike); JWT clients (Authorization: Bearer) and signed webhooks don't."""
+    from flask import current_app, request
+
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+        return
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        return
+    if request.blueprint == "webhooks" or request.path in ("/api/v1/security/login", "/api/v1/security/refresh"):
+        return
+    csrf.protect()

@@ -28,7 +28,8 @@ def translate(messages: dict[str, list[str]]) -> dict[str, list[str]]:
 class CrmModelApi(ModelRestApi):
     """ModelRestApi with UUID keys and 4xx (never 500, never SQL) for client errors."""
 
-    allow_browser_login = True
+    allow_browser_login = True  # the board calls the API with the session cookie + X-CSRFToken
+    csrf_exempt = False
     page_size = 25
     method_permission_name = API_PERMISSIONS
     base_permissions = ["can_read", "can_write", "can_delete"]
