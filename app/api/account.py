@@ -1,10 +1,32 @@
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from marshmallow import ValidationError
+from sqlalchemy import func, select
 
-from app.models import Account
+from app.domain.accounts import is_valid_domain, normalise_domain
+from app.domain.errors import ConflictError, DomainError
+from app.extensions import db
+from app.models import Account, Contact, Opportunity, Project
 
 from .base import CrmModelApi
+from .schemas import OpportunityOutSchema
 
 FIELDS = ["name", "domain", "industry", "segment", "status", "owner_user_id", "icp_fit_score", "icp_fit_reason"]
+CONTACT_FIELDS = ("id", "name", "email", "phone", "telegram_handle", "role_tags", "influence_score")
+PROJECT_FIELDS = ("id", "name", "status", "pm_user_id", "start_date", "end_date")
+
+
+def valid_domain(value):
+    domain = normalise_domain(value)
+    if domain and not is_valid_domain(domain):
+        raise ValidationError("Not a valid domain, e.g. studio.ru")
+
+
+def existing_account_id(domain):
+    """The account that already holds this domain (any letter case), if any."""
+    domain = normalise_domain(domain)
+    if not domain:
+        return None
+    return db.session.scalar(select(Account.id).where(func.lower(Account.domain) == domain))
 
 
 class AccountApi(CrmModelApi):
@@ -17,3 +39,38 @@ class AccountApi(CrmModelApi):
     edit_columns = FIELDS
     search_columns = ["name", "domain", "segment", "status", "owner_user_id"]
     order_columns = ["name", "domain", "status", "last_touch_at", "created_at"]
+    validators_columns = {"domain": valid_domain}
+
+    def domain_error(self, exc: DomainError):
+        """A duplicate domain answers 409 with the id of the account that has it."""
+        if isinstance(exc, ConflictError) and "domain" in exc.messages and not exc.existing_id:
+            exc.existing_id = self._domain_in_request()
+        return super().domain_error(exc)
+
+    def _domain_in_request(self):
+        from flask import request
+
+        body = request.get_json(silent=True) or {}
+        found = existing_account_id(body.get("domain")) if isinstance(body, dict) else None
+        return str(found) if found else None
+
+    def pre_get(self, data: dict) -> None:
+        """GET /accounts/<id> also carries the account's contacts, opportunities and projects."""
+        account_id = data["id"]
+        result = data["result"]
+        result["id"] = str(account_id)
+        contacts = db.session.scalars(select(Contact).where(Contact.account_id == account_id).order_by(Contact.name))
+        result["contacts"] = [{f: _plain(getattr(c, f)) for f in CONTACT_FIELDS} for c in contacts]
+        opps = db.session.scalars(select(Opportunity).where(Opportunity.account_id == account_id)
+                                  .order_by(Opportunity.status != "open", Opportunity.next_step_due_at))
+        result["opportunities"] = OpportunityOutSchema(many=True).dump(opps)
+        projects = db.session.scalars(select(Project).where(Project.account_id == account_id).order_by(Project.name))
+        result["projects"] = [{f: _plain(getattr(p, f)) for f in PROJECT_FIELDS} for p in projects]
+
+
+def _plain(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if value.__class__.__name__ == "UUID":
+        return str(value)
+    return value

@@ -39,7 +39,7 @@ class CrmModelApi(ModelRestApi):
         status = next((code for cls, code in STATUS_OF if isinstance(exc, cls)), 422)
         body: dict[str, Any] = {"message": translate(exc.messages)}
         if getattr(exc, "existing_id", None):
-            body["id"] = str(exc.existing_id)
+            body["id"] = body["existing_id"] = str(exc.existing_id)
         return self.response(status, **body)
 
     def json_body(self) -> dict:

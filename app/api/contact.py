@@ -1,10 +1,18 @@
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from marshmallow import ValidationError
 
+from app.domain.accounts import is_valid_email, normalise_email
 from app.models import Contact
 
 from .base import CrmModelApi
 
 FIELDS = ["account_id", "name", "email", "phone", "telegram_handle", "role_tags", "influence_score"]
+
+
+def valid_email(value):
+    email = normalise_email(value)
+    if email and not is_valid_email(email):
+        raise ValidationError("Not a valid e-mail address.")
 
 
 class ContactApi(CrmModelApi):
@@ -17,3 +25,4 @@ class ContactApi(CrmModelApi):
     edit_columns = FIELDS
     search_columns = ["name", "email", "account_id"]
     order_columns = ["name", "email", "created_at"]
+    validators_columns = {"email": valid_email}

@@ -1,12 +1,49 @@
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+"""Opportunities over REST: FAB's generated endpoints plus the spec's contract (PATCH with
+evidence and version, plain list filters, audit history, notes)."""
+from __future__ import annotations
 
-from app.models import Opportunity
+from flask import g, request
+from flask_appbuilder.api import ModelRestApi, expose, merge_response_func, rison, safe
+from flask_appbuilder.api.schemas import get_list_schema
+from flask_appbuilder.const import (API_DESCRIPTION_COLUMNS_RIS_KEY, API_LABEL_COLUMNS_RIS_KEY,
+                                    API_LIST_COLUMNS_RIS_KEY, API_LIST_TITLE_RIS_KEY, API_ORDER_COLUMNS_RIS_KEY)
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import permission_name, protect
+from marshmallow import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import raiseload
+
+from app.domain.errors import N_, RuleViolation
+from app.extensions import db
+from app.models import Opportunity, OpportunityEvent, User
+from app.models.choices import OPPORTUNITY_STATUSES, STAGES
+from app.services import opportunities as service
 
 from .base import CrmModelApi
+from .schemas import (ErrorSchema, EventSchema, NoteSchema, OpportunityCreateSchema, OpportunityListSchema,
+                      OpportunityOutSchema, OpportunityPatchSchema, OpportunityWriteResultSchema)
 
 FIELDS = ["account_id", "name", "stage", "amount_estimate", "currency", "probability", "forecast_category",
           "close_date_target", "source", "primary_competitor", "owner_user_id", "next_step_text",
           "next_step_due_at", "status", "lost_reason", "discount_percent"]
+PLAIN_FILTERS = ("owner", "status", "stage", "account_id", "page", "page_size")
+out_schema = OpportunityOutSchema()
+event_schema = EventSchema()
+
+
+def _owner_changes(data: dict) -> dict:
+    """`owner` (id, username or 'me') becomes owner_user_id."""
+    if "owner" in data:
+        owner = data.pop("owner")
+        data["owner_user_id"] = None if owner is None else service.resolve_user_id(owner)
+    return data
+
+
+def _comma_list(name: str) -> list[str]:
+    values = []
+    for raw in request.args.getlist(name):
+        values += [v.strip() for v in raw.split(",") if v.strip()]
+    return values
 
 
 class OpportunityApi(CrmModelApi):
@@ -15,9 +52,227 @@ class OpportunityApi(CrmModelApi):
     class_permission_name = "Opportunity"
     exclude_route_methods = {"delete"}
     base_permissions = ["can_read", "can_write", "can_note"]
+    method_permission_name = {**CrmModelApi.method_permission_name, "patch": "write", "events": "read",
+                              "add_note": "note"}
     list_columns = ["id"] + FIELDS + ["stage_entered_at", "closed_at", "proposed", "version", "created_at", "updated_at"]
     show_columns = list_columns
     add_columns = FIELDS
     edit_columns = FIELDS
     search_columns = ["name", "stage", "status", "owner_user_id", "account_id", "forecast_category", "proposed"]
     order_columns = ["name", "stage", "amount_estimate", "next_step_due_at", "created_at", "updated_at"]
+    openapi_spec_component_schemas = (OpportunityPatchSchema, OpportunityCreateSchema, OpportunityWriteResultSchema,
+                                      NoteSchema, ErrorSchema, OpportunityListSchema)
+    openapi_spec_methods = {"get_list": {"get": {"description": "List opportunities. Plain filters "
+                                                 "`owner` (user id, username or `me`), `status`, `stage` "
+                                                 "(comma lists allowed), `page`, `page_size`; FAB's rison `q` "
+                                                 "also works."}}}
+
+    def _write_result(self, code: int, opp, events):
+        return self.response(code, id=str(opp.id), result=out_schema.dump(opp),
+                             events=[event_schema.dump(e) for e in events])
+
+    def post_headless(self):
+        """Create through the contract schema (owner by id/username/me, status checked)."""
+        try:
+            data = OpportunityCreateSchema().load(self.json_body())
+        except ValidationError as err:
+            return self.schema_error(err)
+        result, error = self.write(lambda: service.create_opportunity(_owner_changes(data)))
+        return error or self._write_result(201, *result)
+
+    def put_headless(self, pk):
+        """PUT is the same partial update as PATCH (rules, evidence and version alike)."""
+        return self._patch(pk)
+
+    def _patch(self, pk):
+        try:
+            data = OpportunityPatchSchema().load(self.json_body())
+        except ValidationError as err:
+            return self.schema_error(err)
+        evidence = data.pop("evidence_refs", None)
+        version = data.pop("version", None)
+
+        def change():
+            return service.update_opportunity(pk, _owner_changes(data), evidence_refs=evidence,
+                                              expected_version=version)
+        result, error = self.write(change)
+        return error or self._write_result(200, *result)
+
+    @expose("/<uuid:pk>", methods=["PATCH"])
+    @protect()
+    @safe
+    @permission_name("write")
+    def patch(self, pk):
+        """Change stage, amount, probability, next step, … with evidence and the version read.
+        ---
+        patch:
+          parameters:
+          - in: path
+            schema: {type: string, format: uuid}
+            name: pk
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/OpportunityPatchSchema'}
+          responses:
+            200:
+              description: the updated opportunity and the audit events written
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/OpportunityWriteResultSchema'}
+            400: {description: malformed JSON or unknown fields}
+            404: {description: no such opportunity}
+            409: {description: stale version}
+            422:
+              description: a rule refused the change, per field
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ErrorSchema'}
+        """
+        return self._patch(pk)
+
+    @expose("/<uuid:pk>/events", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("read")
+    def events(self, pk):
+        """The audit history of an opportunity, newest first.
+        ---
+        get:
+          parameters:
+          - in: path
+            schema: {type: string, format: uuid}
+            name: pk
+          responses:
+            200:
+              description: events
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      count: {type: integer}
+                      result: {type: array, items: {$ref: '#/components/schemas/EventSchema'}}
+            404: {description: no such opportunity}
+        """
+        if db.session.get(Opportunity, pk) is None:
+            return self.response_404()
+        rows = list(db.session.scalars(
+            select(OpportunityEvent).where(OpportunityEvent.opportunity_id == pk)
+            .order_by(OpportunityEvent.created_at.desc(), OpportunityEvent.id)))
+        return self.response(200, count=len(rows), result=[event_schema.dump(e) for e in rows])
+
+    @expose("/<uuid:pk>/notes", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("note")
+    def add_note(self, pk):
+        """Add a note to the deal's timeline (Owner, Sales and PM).
+        ---
+        post:
+          parameters:
+          - in: path
+            schema: {type: string, format: uuid}
+            name: pk
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/NoteSchema'}
+          responses:
+            201:
+              description: the note event
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/EventSchema'}
+            400: {description: malformed JSON or unknown fields}
+            404: {description: no such opportunity}
+            422: {description: blank text or bad evidence}
+        """
+        try:
+            data = NoteSchema().load(self.json_body())
+        except ValidationError as err:
+            return self.schema_error(err)
+        event, error = self.write(lambda: service.add_note(pk, data["text"], data.get("evidence_refs")))
+        return error or self.response(201, id=str(event.id), result=event_schema.dump(event))
+
+    @expose("/", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("read")
+    @rison(get_list_schema)
+    @merge_response_func(ModelRestApi.merge_order_columns, API_ORDER_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_list_label_columns, API_LABEL_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_description_columns, API_DESCRIPTION_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_list_columns, API_LIST_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_list_title, API_LIST_TITLE_RIS_KEY)
+    def get_list(self, **kwargs):
+        """List opportunities with plain filters (owner, status, stage, account_id) or rison `q`.
+        ---
+        get:
+          parameters:
+          - {in: query, name: owner, schema: {type: string}, description: "user id, username or me; comma list"}
+          - {in: query, name: status, schema: {type: string}, description: "open, won, lost; comma list"}
+          - {in: query, name: stage, schema: {type: string}, description: "stage names; comma list"}
+          - {in: query, name: account_id, schema: {type: string, format: uuid}}
+          - {in: query, name: page, schema: {type: integer, minimum: 0}}
+          - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 100}}
+          - {in: query, name: q, content: {application/json: {schema: {$ref: '#/components/schemas/get_list_schema'}}}}
+          responses:
+            200:
+              description: a page of opportunities
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/OpportunityListSchema'}
+            400: {description: bad filter}
+        """
+        if not any(name in request.args for name in PLAIN_FILTERS):
+            return self.get_list_headless(**kwargs)
+        try:
+            query = self._plain_query()
+            page = int(request.args.get("page", 0))
+            size = int(request.args.get("page_size", self.page_size))
+        except RuleViolation as exc:
+            return self.response(400, message=exc.messages)
+        except ValueError:
+            return self.response(400, message={"page": ["Must be a whole number."]})
+        if page < 0 or not 1 <= size <= 100:
+            return self.response(400, message={"page_size": ["page >= 0 and 1 <= page_size <= 100."]})
+        count = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        rows = list(db.session.scalars(
+            query.options(raiseload("*")).order_by(Opportunity.next_step_due_at.asc().nulls_last(), Opportunity.id)
+            .offset(page * size).limit(size)))
+        return self.response(200, count=count, ids=[str(o.id) for o in rows], page=page, page_size=size,
+                             result=[out_schema.dump(o) for o in rows])
+
+    def _plain_query(self):
+        query = select(Opportunity)
+        owners = _comma_list("owner")
+        if owners:
+            query = query.where(Opportunity.owner_user_id.in_([self._owner_id(o) for o in owners]))
+        for name, column, allowed in (("status", Opportunity.status, OPPORTUNITY_STATUSES),
+                                      ("stage", Opportunity.stage, STAGES)):
+            values = _comma_list(name)
+            if values:
+                if any(v not in allowed for v in values):
+                    raise RuleViolation({name: [N_("Unknown value.")]})
+                query = query.where(column.in_(values))
+        account = request.args.get("account_id")
+        if account:
+            account_id = service.parse_uuid(account)
+            if account_id is None:
+                raise RuleViolation({"account_id": [N_("Not a valid UUID.")]})
+            query = query.where(Opportunity.account_id == account_id)
+        return query
+
+    @staticmethod
+    def _owner_id(value: str) -> int:
+        if value == "me":
+            return g.user.id
+        if value.isdigit():
+            return int(value)
+        user_id = db.session.scalar(select(User.id).where(User.username == value))
+        if user_id is None:
+            raise RuleViolation({"owner": [N_("No such user.")]})
+        return user_id

@@ -17,7 +17,13 @@ from app.models.types import as_utc, new_id, utcnow
 
 from .context import actor_can_reopen, current_actor_id, current_context, default_currency, stage_table
 
+WRITTEN_EVENTS = "crm_written_events"  # session.info key: audit rows added since the last take
 _RELATION_OF = {"account_id": "account", "owner_user_id": "owner"}
+
+
+def take_written_events(session: Session) -> list[OpportunityEvent]:
+    """The audit rows the listener added in this session since the last call."""
+    return session.info.pop(WRITTEN_EVENTS, [])
 
 
 def install() -> None:
@@ -100,11 +106,13 @@ def _audit(session: Session, opp: Opportunity, old: dict | None, actor_id: int) 
         raise RuleViolation(errors)
     planned = plan_events(old, new, stage_table())
     for event_type, old_value, new_value in planned:
-        session.add(OpportunityEvent(
+        audit_row = OpportunityEvent(
             opportunity_id=opp.id, event_type=event_type, old_value=old_value, new_value=new_value,
             actor_user_id=actor_id, evidence_refs=list(ctx.evidence_refs) if event_type != "created" else [],
             created_at=ctx.at or utcnow(),
-        ))
+        )
+        session.add(audit_row)
+        session.info.setdefault(WRITTEN_EVENTS, []).append(audit_row)
     if planned and opp.account is not None:
         touched = ctx.at or utcnow()
         if opp.account.last_touch_at is None or as_utc(opp.account.last_touch_at) < touched:

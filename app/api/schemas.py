@@ -1,0 +1,115 @@
+"""Request and response schemas of the spec's contract endpoints (also their OpenAPI docs)."""
+from __future__ import annotations
+
+from datetime import timezone
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from app.models.choices import FORECAST_CATEGORIES, OPPORTUNITY_STATUSES, STAGES
+
+CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="Must be a three-letter ISO 4217 code, e.g. RUB.")
+
+
+class EvidenceRefSchema(Schema):
+    type = fields.String(required=True, metadata={"enum": ["url", "note", "message"]})
+    url = fields.String(metadata={"description": "for type url: an http(s) link"})
+    text = fields.String(metadata={"description": "for type note"})
+    id = fields.String(metadata={"description": "for type message: an inbound message id"})
+
+
+class OpportunityChangeFields(Schema):
+    class Meta:
+        unknown = RAISE
+
+    stage = fields.String(validate=validate.OneOf(STAGES))
+    status = fields.String(validate=validate.OneOf(OPPORTUNITY_STATUSES),
+                           metadata={"description": "follows the stage; a contradicting value is refused"})
+    amount_estimate = fields.Decimal(allow_none=True, places=2, validate=validate.Range(min=0), as_string=True)
+    currency = fields.String(validate=CURRENCY)
+    probability = fields.Decimal(allow_none=True, validate=validate.Range(0, 1), as_string=True)
+    forecast_category = fields.String(validate=validate.OneOf(FORECAST_CATEGORIES))
+    next_step_text = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    next_step_due_at = fields.AwareDateTime(allow_none=True, default_timezone=timezone.utc)
+    lost_reason = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    discount_percent = fields.Decimal(allow_none=True, validate=validate.Range(0, 100), as_string=True)
+    close_date_target = fields.Date(allow_none=True)
+    owner = fields.Raw(allow_none=True, metadata={"description": "user id, username or 'me'"})
+    owner_user_id = fields.Integer(allow_none=True, strict=True)
+    source = fields.String(allow_none=True, validate=validate.Length(max=64))
+    primary_competitor = fields.String(allow_none=True, validate=validate.Length(max=255))
+
+
+class OpportunityPatchSchema(OpportunityChangeFields):
+    name = fields.String(validate=validate.Length(min=1, max=255))
+    evidence_refs = fields.List(fields.Raw(), metadata={"description": "required when stage, amount, discount "
+                                                        "or lost_reason change; items as EvidenceRef"})
+    version = fields.Integer(strict=True, metadata={"description": "the version you read; a stale one answers 409"})
+
+
+class OpportunityCreateSchema(OpportunityChangeFields):
+    account_id = fields.UUID(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+
+
+class NoteSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    text = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    evidence_refs = fields.List(fields.Raw())
+
+
+class EventSchema(Schema):
+    id = fields.UUID()
+    opportunity_id = fields.UUID()
+    event_type = fields.String()
+    old_value = fields.Raw(allow_none=True)
+    new_value = fields.Raw(allow_none=True)
+    actor_user_id = fields.Integer(allow_none=True)
+    actor = fields.Function(lambda e: e.actor.username if e.actor else None)
+    evidence_refs = fields.List(fields.Raw())
+    created_at = fields.DateTime()
+
+
+class OpportunityOutSchema(Schema):
+    id = fields.UUID()
+    account_id = fields.UUID()
+    name = fields.String()
+    stage = fields.String()
+    status = fields.String()
+    amount_estimate = fields.Decimal(as_string=True, allow_none=True)
+    currency = fields.String()
+    probability = fields.Decimal(as_string=True, allow_none=True)
+    forecast_category = fields.String()
+    close_date_target = fields.Date(allow_none=True)
+    source = fields.String(allow_none=True)
+    primary_competitor = fields.String(allow_none=True)
+    owner_user_id = fields.Integer(allow_none=True)
+    next_step_text = fields.String(allow_none=True)
+    next_step_due_at = fields.DateTime(allow_none=True)
+    lost_reason = fields.String(allow_none=True)
+    discount_percent = fields.Decimal(as_string=True, allow_none=True)
+    stage_entered_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+    proposed = fields.Boolean()
+    version = fields.Integer()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class OpportunityWriteResultSchema(Schema):
+    id = fields.UUID()
+    result = fields.Nested(OpportunityOutSchema)
+    events = fields.List(fields.Nested(EventSchema))
+
+
+class ErrorSchema(Schema):
+    message = fields.Raw(metadata={"description": "{field: [why]} or a text"})
+
+
+class OpportunityListSchema(Schema):
+    count = fields.Integer()
+    ids = fields.List(fields.UUID())
+    result = fields.List(fields.Nested(OpportunityOutSchema))
+    page = fields.Integer()
+    page_size = fields.Integer()
