@@ -70,7 +70,8 @@ def _apply_stage_defaults(opp: Opportunity, old: dict | None) -> None:
         return
     table = stage_table()
     stage = table.get(opp.stage)
-    explicit = (lambda name: getattr(opp, name) is not None) if old is None else (lambda name: _changed(opp, name))
+    def explicit(name: str) -> bool:
+        return getattr(opp, name) is not None and (old is None or _changed(opp, name))
     if not explicit("status"):
         opp.status = table.status_for(opp.stage)
     if not explicit("probability"):

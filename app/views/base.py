@@ -10,11 +10,18 @@ from app.domain.errors import DomainError
 from app.services.transaction import transaction
 
 
+# domain field -> the form field that shows its errors
+FORM_FIELD_OF = {"evidence_refs": "evidence", "version": "expected_version", "account_id": "account",
+                 "owner_user_id": "owner"}
+
+
 def apply_errors(form, messages: dict[str, list[str]]) -> None:
     """Show domain messages on the form fields they name (others on top of the form)."""
     for field_name, field_messages in messages.items():
         translated = [gettext(m) for m in field_messages]
-        field = getattr(form, field_name, None)
+        field = getattr(form, FORM_FIELD_OF.get(field_name, field_name), None)
+        if field is not None and field.type == "HiddenField":
+            field = None
         if field is None and field_name.endswith("_id"):
             field = getattr(form, field_name[:-3], None)
         if field is not None and hasattr(field, "errors"):
@@ -51,8 +58,16 @@ class CrmModelView(ModelView):
                 session.flush()
         except DomainError as exc:
             apply_errors(form, exc.messages)
+            if "version" in exc.messages:
+                details = self.conflict_details(item)
+                if details:
+                    flash(details, "danger")
             return False
         return True
+
+    def conflict_details(self, item) -> str:
+        """Extra words for a version conflict (who changed the record); none by default."""
+        return ""
 
     def _add(self):
         exclude_cols = self._filters.get_relation_cols()

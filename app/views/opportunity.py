@@ -1,11 +1,13 @@
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_babel import lazy_gettext as _l
+from flask_babel import format_datetime, gettext, lazy_gettext as _l
+from sqlalchemy import select
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import NumberRange, Optional
 
 from app.domain.evidence import parse_evidence_text
-from app.models import Opportunity
+from app.extensions import db
+from app.models import Opportunity, OpportunityEvent
 from app.models.choices import FORECAST_CATEGORIES, STAGES
 from app.services.context import set_request_context
 
@@ -44,7 +46,8 @@ class OpportunityView(CrmModelView):
         "amount_estimate": [Optional(), NumberRange(min=0)],
     }
     edit_form_extra_fields = {
-        **add_form_extra_fields,
+        **enum_fields(stage=(_l("Stage"), STAGES, "lead"),
+                      forecast_category=(_l("Forecast category"), FORECAST_CATEGORIES, "pipeline")),
         "evidence": TextAreaField(
             _l("Evidence"), widget=BS3TextAreaFieldWidget(),
             description=_l("Required when the stage, amount, discount or lost reason changes: "
@@ -52,6 +55,15 @@ class OpportunityView(CrmModelView):
         ),
         "expected_version": HiddenField(),
     }
+
+    def conflict_details(self, item) -> str:
+        """Who changed the deal last, and when (shown with a version conflict)."""
+        last = db.session.scalars(select(OpportunityEvent).where(OpportunityEvent.opportunity_id == item.id)
+                                  .order_by(OpportunityEvent.created_at.desc()).limit(1)).first()
+        if last is None or last.actor is None:
+            return ""
+        return gettext("Last changed by %(user)s at %(when)s.", user=last.actor,
+                       when=format_datetime(last.created_at, "short"))
 
     def prefill_form(self, form, pk):
         form.expected_version.data = self.datamodel.get(pk).version
