@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite chromium bench clean
+.PHONY: run test test-sqlite chromium bench clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ test-sqlite: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.run $(ARGS)
+
+# Re-extract the UI strings and update the Russian catalogue (then translate and commit both files).
+translations: $(VENV)/.installed-run
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o app/translations/messages.pot . -q
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -l ru -q
+	$(BIN)/pybabel compile -d app/translations -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache

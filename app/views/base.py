@@ -1,10 +1,10 @@
 """Base generated view: writes go through one transaction and domain errors become form errors."""
 from __future__ import annotations
 
-from flask import abort, flash, request
+from flask import abort, flash, g, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import format_date, format_datetime, gettext, lazy_gettext as _l
 
 from app.domain.errors import DomainError
 from app.services.transaction import transaction
@@ -41,14 +41,35 @@ VIEW_PERMISSIONS = {
 }
 
 
+def _local_datetime(value):
+    return format_datetime(value, "short") if value else ""
+
+
+def _local_date(value):
+    return format_date(value, "medium") if value else ""
+
+
+DATETIME_COLUMNS = ("last_touch_at", "created_at", "updated_at", "next_step_due_at", "stage_entered_at",
+                    "closed_at", "assigned_at", "last_message_at", "first_message_at", "sent_at")
+DATE_COLUMNS = ("close_date_target", "start_date", "end_date")
+
+
 class CrmModelView(ModelView):
     """ModelView whose add/edit run the domain rules and map refusals onto the form."""
 
     method_permission_name = VIEW_PERMISSIONS
     base_permissions = ["can_read", "can_write", "can_delete"]
     page_size = 25
+    formatters_columns = {**{c: _local_datetime for c in DATETIME_COLUMNS}, **{c: _local_date for c in DATE_COLUMNS}}
     add_row_message = _l("Added")
     edit_row_message = _l("Saved")
+
+    def pre_add(self, item):
+        """New records belong to their creator unless an owner was picked."""
+        user = g.get("user")
+        if hasattr(item, "owner_user_id") and item.owner_user_id is None and getattr(item, "owner", None) is None \
+                and user is not None and getattr(user, "is_authenticated", False):
+            item.owner_user_id = user.id
 
     def _write(self, form, item, hook) -> bool:
         try:

@@ -40,4 +40,4 @@ class ContactView(CrmModelView):
                   UniqueLower(Contact.email, normalise_email, _l("A contact with this e-mail already exists."))],
         "influence_score": [Optional(), NumberRange(0, 100)],
     }
-    formatters_columns = {"role_tags": lambda tags: ", ".join(tags or [])}
+    formatters_columns = {**CrmModelView.formatters_columns, "role_tags": lambda tags: ", ".join(tags or [])}

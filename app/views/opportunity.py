@@ -69,6 +69,7 @@ class OpportunityView(CrmModelView):
         form.expected_version.data = self.datamodel.get(pk).version
 
     def pre_add(self, item):
+        super().pre_add(item)
         set_request_context()
 
     def pre_update(self, item):
