@@ -52,7 +52,7 @@ def test_overrides_change_probability_and_forecast_but_not_meaning():
 
 
 def test_an_unknown_stage_is_a_field_error():
-    assert "stage" in check_opportunity(state("lead", stage="closing"), None, TABLE, evidence_refs=None, can_reopen=False)
+    assert "stage" in check_opportunity({**state(), "stage": "closing"}, None, TABLE, evidence_refs=None, can_reopen=False)
     with pytest.raises(RuleViolation):
         TABLE.get("closing")
 
