@@ -15,6 +15,7 @@ from app.domain.stages import check_opportunity
 from app.models import Opportunity, OpportunityEvent
 from app.models.types import as_utc, new_id, utcnow
 
+from .evidence import check_message_refs
 from .context import actor_can_reopen, current_actor_id, current_context, default_currency, stage_table
 
 WRITTEN_EVENTS = "crm_written_events"  # session.info key: audit rows added since the last take
@@ -105,6 +106,7 @@ def _audit(session: Session, opp: Opportunity, old: dict | None, actor_id: int) 
                                can_reopen=old is None or actor_can_reopen(actor_id))
     if errors:
         raise RuleViolation(errors)
+    check_message_refs(session, ctx.evidence_refs)
     planned = plan_events(old, new, stage_table())
     for event_type, old_value, new_value in planned:
         audit_row = OpportunityEvent(

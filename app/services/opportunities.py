@@ -17,6 +17,7 @@ from app.models import Account, Opportunity, OpportunityEvent, User
 from app.models.types import utcnow
 
 from .audit import take_written_events
+from .evidence import check_message_refs
 from .context import change_context, current_actor_id, current_context, stage_table
 
 UPDATABLE = ("stage", "amount_estimate", "currency", "probability", "forecast_category", "next_step_text",
@@ -110,6 +111,7 @@ def add_note(opp_id, text: str, evidence_refs: list | None = None) -> Opportunit
     if actor is None:
         raise MissingActor({"actor": [N_("A change of an opportunity needs an actor (log in, or pass --as USER).")]})
     refs = parse_evidence_refs(evidence_refs, required=False)
+    check_message_refs(db.session, refs)
     event = OpportunityEvent(opportunity_id=opp.id, event_type="note_added", old_value=None,
                              new_value={"text": text}, actor_user_id=actor, evidence_refs=refs,
                              created_at=current_context().at or utcnow())

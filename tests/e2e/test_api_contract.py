@@ -223,3 +223,23 @@ def test_openapi_documents_the_contract(client, api):
     assert "/api/v1/opportunities/{pk}/events" in paths and "/api/v1/opportunities/{pk}/notes" in paths
     assert "OpportunityPatchSchema" in spec["components"]["schemas"]
 
+
+
+def test_message_evidence_must_name_a_stored_inbound_message(app, client, deal):
+    from datetime import datetime, timezone
+
+    from app.models import InboundMessage, InboundThread
+
+    missing = patch(client, deal, {"amount_estimate": "1", "evidence_refs": [
+        {"type": "message", "id": "00000000-0000-0000-0000-000000000000"}]})
+    assert missing.status_code == 422 and "evidence_refs" in missing.get_json()["message"]
+    with app.app_context():
+        thread = InboundThread(source="telegram", external_key="-1001", title="Acme chat")
+        message = InboundMessage(thread=thread, source="telegram", external_key="-1001:7", direction="incoming",
+                                 text="We accept 1 RUB", sent_at=datetime.now(timezone.utc))
+        db.session.add(message)
+        db.session.commit()
+        message_id = str(message.id)
+    ok = patch(client, deal, {"amount_estimate": "1", "evidence_refs": [{"type": "message", "id": message_id}]})
+    assert ok.status_code == 200
+    assert ok.get_json()["events"][0]["evidence_refs"] == [{"type": "message", "id": message_id}]
