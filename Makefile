@@ -41,8 +41,8 @@ bench: $(VENV)/.installed-test
 # Re-extract the UI strings and update the Russian catalogue (then translate and commit both files).
 translations: $(VENV)/.installed-run
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o app/translations/messages.pot --sort-by-file --omit-header app config.py
-	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -l ru -q
-	$(BIN)/pybabel compile -d app/translations -q
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -l ru
+	$(BIN)/pybabel compile -d app/translations
 
 clean:
 	rm -rf $(VENV) .pytest_cache
