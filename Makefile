@@ -28,10 +28,12 @@ chromium:
 	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: install Debian's chromium package (browser tests will be skipped)"; fi; }
 
+# The whole suite on PostgreSQL, then the smoke subset on SQLite (the zero-setup default).
 test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	CRM_TEST_DB=sqlite $(BIN)/python -m pytest -m smoke -q $(PYTEST_ARGS)
 
-# The smoke subset against SQLite (the zero-setup default).
+# Only the smoke subset against SQLite.
 test-sqlite: $(VENV)/.installed-test
 	CRM_TEST_DB=sqlite $(BIN)/python -m pytest -m smoke $(PYTEST_ARGS)
 
