@@ -32,6 +32,7 @@ def create_app(**overrides) -> Flask:
         appbuilder = AppBuilder(security_manager_class=CrmSecurityManager, update_perms=False)
         appbuilder.init_app(app, db.session)
         register_views(appbuilder)
+        _api_locale(app, appbuilder)
 
     from .cli import crm
 
@@ -53,3 +54,21 @@ def _csrf_for_cookie_sessions() -> None:
     if request.blueprint == "webhooks" or request.path in ("/api/v1/security/login", "/api/v1/security/refresh"):
         return
     csrf.protect()
+
+
+def _api_locale(app: Flask, appbuilder) -> None:
+    """Pages follow the user's chosen language (Russian by default). API calls without a
+    session speak English unless `?_l_=` or Accept-Language asks for Russian: scripts read
+    English error messages, the browser's own API calls follow the page's language."""
+    from flask import request, session
+    from flask_babel import get_babel
+
+    pages_locale = appbuilder.bm.get_locale
+
+    def select_locale():
+        if request.path.startswith("/api/") and "_l_" not in request.args and not session.get("locale"):
+            return request.accept_languages.best_match(list(app.config["LANGUAGES"])) or "en"
+        return pages_locale()
+
+    with app.app_context():
+        get_babel(app).locale_selector = select_locale

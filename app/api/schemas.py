@@ -7,6 +7,15 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from app.models.choices import FORECAST_CATEGORIES, OPPORTUNITY_STATUSES, STAGES
 
+class UTCDateTime(fields.DateTime):
+    """ISO 8601 with an offset; SQLite's naive values are read as UTC."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
 CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="Must be a three-letter ISO 4217 code, e.g. RUB.")
 
 
@@ -68,7 +77,7 @@ class EventSchema(Schema):
     actor_user_id = fields.Integer(allow_none=True)
     actor = fields.Function(lambda e: e.actor.username if e.actor else None)
     evidence_refs = fields.List(fields.Raw())
-    created_at = fields.DateTime()
+    created_at = UTCDateTime()
 
 
 class OpportunityOutSchema(Schema):
@@ -86,15 +95,15 @@ class OpportunityOutSchema(Schema):
     primary_competitor = fields.String(allow_none=True)
     owner_user_id = fields.Integer(allow_none=True)
     next_step_text = fields.String(allow_none=True)
-    next_step_due_at = fields.DateTime(allow_none=True)
+    next_step_due_at = UTCDateTime(allow_none=True)
     lost_reason = fields.String(allow_none=True)
     discount_percent = fields.Decimal(as_string=True, allow_none=True)
-    stage_entered_at = fields.DateTime()
-    closed_at = fields.DateTime(allow_none=True)
+    stage_entered_at = UTCDateTime()
+    closed_at = UTCDateTime(allow_none=True)
     proposed = fields.Boolean()
     version = fields.Integer()
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
 
 
 class OpportunityWriteResultSchema(Schema):

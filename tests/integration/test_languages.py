@@ -22,3 +22,11 @@ def test_api_errors_follow_the_language(client, api, clean_db):
                                                                   "name": "x"}, headers=api("Sales"))
     assert response.status_code == 422
     assert response.get_json()["message"]["account_id"] == ["Такого клиента нет."]
+
+
+def test_api_speaks_english_to_scripts_and_russian_when_asked(client, api, clean_db):
+    body = {"account_id": "00000000-0000-0000-0000-000000000000", "name": "x"}
+    english = client.post("/api/v1/opportunities/", json=body, headers=api("Sales"))
+    assert english.get_json()["message"]["account_id"] == ["No such account."]
+    russian = client.post("/api/v1/opportunities/", json=body, headers={**api("Sales"), "Accept-Language": "ru-RU,ru;q=0.9"})
+    assert russian.get_json()["message"]["account_id"] == ["Такого клиента нет."]
