@@ -109,13 +109,17 @@ def _demo_opportunity(rnd, account, target: str, users, actor, now, n: int) -> N
     when = start
     for stage in steps[1:]:
         when = min(when + timedelta(days=rnd.randint(2, 15)), now - timedelta(hours=1))
-        due_day = (when + timedelta(days=rnd.randint(-3, 14))) if n % 5 else (now - timedelta(days=rnd.randint(1, 9)))
+        # Most open deals have a next step ahead; every fifth is overdue, a few are due today.
+        due_day = now + timedelta(days=rnd.randint(1, 21)) if n % 5 else now - timedelta(days=rnd.randint(1, 9))
+        if n % 7 == 3:
+            due_day = now
         with change_context(actor_id=actor, at=when,
                             evidence_refs=[{"type": "note", "text": f"Созвон: клиент подтвердил переход в {stage}"}]):
             opp.stage = stage
             if stage in ("qualified", "discovery", "proposal_sent", "negotiation"):
                 opp.next_step_text = rnd.choice(["Отправить КП", "Созвон с ЛПР", "Show the moodboard", "Согласовать бюджет"])
-                opp.next_step_due_at = datetime.combine(due_day.date(), time(11, 0), tzinfo=timezone.utc)
+                opp.next_step_due_at = datetime.combine(due_day.date(), time(23, 0), tzinfo=timezone.utc) \
+                    if due_day is now else datetime.combine(due_day.date(), time(11, 0), tzinfo=timezone.utc)
             if stage == "lost":
                 opp.lost_reason = rnd.choice(LOST_REASONS)
             db.session.flush()

@@ -90,6 +90,8 @@ def update_opportunity(opp_id, changes: dict, *, evidence_refs: list | None = No
 
 def create_opportunity(values: dict) -> tuple[Opportunity, list[OpportunityEvent]]:
     """A new opportunity (rules checked, `created` event written)."""
+    if not (values.get("name") or "").strip():
+        raise RuleViolation({"name": [N_("An opportunity needs a name.")]})
     account_id = parse_uuid(values.get("account_id"))
     if account_id is None or db.session.get(Account, account_id) is None:
         raise RuleViolation({"account_id": [N_("No such account.")]})

@@ -12,7 +12,13 @@ def register_views(appbuilder) -> None:
     from .opportunity import OpportunityView
     from .project import ProjectMemberView, ProjectView
 
-    crm = dict(category="CRM", category_label=_l("CRM"), category_icon="fa-briefcase")
+    from .kanban import BoardView
+    from .pages import AccountPageView, OpportunityPageView
+
+    appbuilder.add_view(BoardView, "Board", label=_l("Board"), icon="fa-columns")
+    appbuilder.add_view(AccountPageView, "Client accounts", label=_l("Accounts"), icon="fa-building")
+    appbuilder.add_view_no_menu(OpportunityPageView)
+    crm = dict(category="CRM", category_label=_l("Data"), category_icon="fa-database")
     appbuilder.add_view(AccountView, "Accounts", label=_l("Accounts"), icon="fa-building", **crm)
     appbuilder.add_view(ContactView, "Contacts", label=_l("Contacts"), icon="fa-address-book", **crm)
     appbuilder.add_view(OpportunityView, "Opportunities", label=_l("Opportunities"), icon="fa-handshake-o", **crm)

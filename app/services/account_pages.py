@@ -1,0 +1,187 @@
+"""What the accounts list, the account page and the opportunity page show, from SQL aggregates
+(the number of statements per page does not grow with the rows)."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, func, literal, or_, select, union_all
+from sqlalchemy.orm import joinedload
+
+from app.domain.errors import N_, NotFoundError
+from app.domain.health import HealthSignals, health_label, health_score
+from app.extensions import db
+from app.models import (Account, Contact, InboundMessage, InboundThread, Offer, Opportunity, OpportunityEvent,
+                        Project, User)
+from app.models.types import as_utc, utcnow
+
+LIST_PAGE = 50
+TIMELINE_PAGE = 20
+
+
+@dataclass
+class AccountFilters:
+    status: str | None = None
+    segment: str | None = None
+    owner_id: int | None = None
+    search: str | None = None
+    order: str = "name"
+
+
+@dataclass
+class AccountRow:
+    id: uuid.UUID
+    name: str
+    domain: str | None
+    segment: str
+    status: str
+    owner_name: str | None
+    last_touch_at: datetime | None
+    active_projects: int
+    open_count: int
+    open_sum: Decimal
+    overdue: int
+
+    def signals(self, now: datetime) -> HealthSignals:
+        touched = as_utc(self.last_touch_at)
+        days = (now - touched).days if touched else None
+        return HealthSignals(days, self.overdue, self.open_count, self.active_projects)
+
+    def health(self, now: datetime) -> tuple[int, str]:
+        score = health_score(self.signals(now))
+        return score, health_label(score)
+
+
+def _owner_name():
+    return func.trim(func.coalesce(User.first_name, "") + literal(" ") + func.coalesce(User.last_name, ""))
+
+
+def _open_deals(account_id_col):
+    return and_(Opportunity.account_id == account_id_col, Opportunity.status == "open", Opportunity.proposed.is_(False))
+
+
+def account_rows(f: AccountFilters, page: int = 0, now: datetime | None = None) -> tuple[int, list[AccountRow]]:
+    """One page of accounts with their aggregates (2 statements: the count and the page)."""
+    now = now or utcnow()
+    active_projects = (select(func.count()).where(Project.account_id == Account.id, Project.status == "active")
+                       .correlate(Account).scalar_subquery())
+    open_count = select(func.count()).where(_open_deals(Account.id)).correlate(Account).scalar_subquery()
+    open_sum = (select(func.coalesce(func.sum(Opportunity.amount_estimate), 0)).where(_open_deals(Account.id))
+                .correlate(Account).scalar_subquery())
+    overdue = (select(func.count()).where(_open_deals(Account.id), Opportunity.next_step_due_at < now)
+               .correlate(Account).scalar_subquery())
+    where = []
+    if f.status:
+        where.append(Account.status == f.status)
+    if f.segment:
+        where.append(Account.segment == f.segment)
+    if f.owner_id:
+        where.append(Account.owner_user_id == f.owner_id)
+    if f.search:
+        like = f"%{f.search.strip().lower()}%"
+        where.append(or_(func.lower(Account.name).like(like), func.lower(Account.domain).like(like)))
+    total = db.session.scalar(select(func.count()).select_from(Account).where(*where))
+    order = {"last_touch": (Account.last_touch_at.desc().nulls_last(), Account.name),
+             "open_sum": (open_sum.desc(), Account.name)}.get(f.order, (func.lower(Account.name), Account.id))
+    query = (select(Account.id, Account.name, Account.domain, Account.segment, Account.status,
+                    _owner_name().label("owner_name"), Account.last_touch_at, active_projects, open_count,
+                    open_sum, overdue)
+             .outerjoin(User, User.id == Account.owner_user_id).where(*where).order_by(*order)
+             .offset(page * LIST_PAGE).limit(LIST_PAGE))
+    return total, [AccountRow(*row) for row in db.session.execute(query)]
+
+
+def get_account(account_id) -> Account:
+    account = db.session.get(Account, account_id, options=[joinedload(Account.owner)])
+    if account is None:
+        raise NotFoundError({"id": [N_("No such account.")]})
+    return account
+
+
+def account_page(account_id, timeline_page: int = 0, now: datetime | None = None) -> dict:
+    """Everything the account page shows (a fixed number of statements)."""
+    now = now or utcnow()
+    account = get_account(account_id)
+    contacts = db.session.scalars(select(Contact).where(Contact.account_id == account.id)
+                                  .order_by(Contact.influence_score.desc().nulls_last(), Contact.name)).all()
+    projects = db.session.scalars(select(Project).where(Project.account_id == account.id)
+                                  .order_by(Project.status != "active", Project.name)).all()
+    deals = db.session.scalars(
+        select(Opportunity).where(Opportunity.account_id == account.id)
+        .order_by(Opportunity.status != "open", Opportunity.next_step_due_at.asc().nulls_last(),
+                  Opportunity.closed_at.desc())).all()
+    open_deals = [d for d in deals if d.status == "open" and not d.proposed]
+    touched = as_utc(account.last_touch_at)
+    signals = HealthSignals((now - touched).days if touched else None,
+                            sum(1 for d in open_deals if d.next_step_due_at and as_utc(d.next_step_due_at) < now),
+                            len(open_deals), sum(1 for p in projects if p.status == "active"))
+    score = health_score(signals)
+    total, items = timeline(account.id, timeline_page)
+    return {"account": account, "contacts": contacts, "projects": projects, "deals": deals,
+            "health": (score, health_label(score)), "signals": signals, "timeline": items,
+            "timeline_total": total, "timeline_page": timeline_page, "timeline_size": TIMELINE_PAGE}
+
+
+def timeline(account_id, page: int = 0) -> tuple[int, list[dict]]:
+    """Audit events, notes and inbound messages of an account, newest first, paged."""
+    events = (select(literal("event").label("kind"), OpportunityEvent.id.label("id"),
+                     OpportunityEvent.created_at.label("at"))
+              .join(Opportunity, Opportunity.id == OpportunityEvent.opportunity_id)
+              .where(Opportunity.account_id == account_id))
+    messages = (select(literal("message").label("kind"), InboundMessage.id.label("id"), InboundMessage.sent_at.label("at"))
+                .join(InboundThread, InboundThread.id == InboundMessage.thread_id)
+                .where(InboundThread.account_id == account_id, InboundMessage.private.is_(False)))
+    both = union_all(events, messages).subquery()
+    total = db.session.scalar(select(func.count()).select_from(both))
+    rows = db.session.execute(select(both.c.kind, both.c.id).order_by(both.c.at.desc(), both.c.id)
+                              .offset(page * TIMELINE_PAGE).limit(TIMELINE_PAGE)).all()
+    event_ids = [r.id for r in rows if r.kind == "event"]
+    message_ids = [r.id for r in rows if r.kind == "message"]
+    found = {}
+    if event_ids:
+        for e in db.session.scalars(select(OpportunityEvent).where(OpportunityEvent.id.in_(event_ids))
+                                    .options(joinedload(OpportunityEvent.opportunity), joinedload(OpportunityEvent.actor))):
+            found[e.id] = {"kind": "event", "at": e.created_at, "item": e}
+    if message_ids:
+        for m in db.session.scalars(select(InboundMessage).where(InboundMessage.id.in_(message_ids))
+                                    .options(joinedload(InboundMessage.thread))):
+            found[m.id] = {"kind": "message", "at": m.sent_at, "item": m}
+    return total, [found[r.id] for r in rows if r.id in found]
+
+
+def unique_evidence(history) -> list[tuple[object, dict]]:
+    """Each evidence ref once (the newest event that carried it); one move writes several events."""
+    seen, result = set(), []
+    for event in history:
+        for ref in event.evidence_refs or []:
+            key = tuple(sorted(ref.items()))
+            if key not in seen:
+                seen.add(key)
+                result.append((event, ref))
+    return result
+
+
+def opportunity_page(opp_id, now: datetime | None = None) -> dict:
+    """Key fields, history, evidence and offers of one opportunity."""
+    opp = db.session.get(Opportunity, opp_id, options=[joinedload(Opportunity.account), joinedload(Opportunity.owner)])
+    if opp is None:
+        raise NotFoundError({"id": [N_("No such opportunity.")]})
+    history = db.session.scalars(select(OpportunityEvent).where(OpportunityEvent.opportunity_id == opp.id)
+                                 .options(joinedload(OpportunityEvent.actor))
+                                 .order_by(OpportunityEvent.created_at.desc(), OpportunityEvent.id)).all()
+    evidence = unique_evidence(history)
+    message_ids = []
+    for _, ref in evidence:
+        if ref.get("type") == "message":
+            try:
+                message_ids.append(uuid.UUID(str(ref["id"])))
+            except ValueError:
+                continue
+    messages = {}
+    if message_ids:
+        messages = {str(m.id): m for m in db.session.scalars(
+            select(InboundMessage).where(InboundMessage.id.in_(message_ids)).options(joinedload(InboundMessage.thread)))}
+    offers = db.session.scalars(select(Offer).where(Offer.opportunity_id == opp.id).order_by(Offer.created_at.desc())).all()
+    return {"opp": opp, "history": history, "evidence": evidence, "messages": messages, "offers": offers}

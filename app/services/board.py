@@ -1,0 +1,146 @@
+"""Kanban board queries: whole-column aggregates and the first cards of every column, each in
+one SQL statement whatever the number of opportunities."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import and_, func, literal, or_, select, union_all
+
+from app.extensions import db
+from app.models import Account, Opportunity, User
+from app.models.types import as_utc, utcnow
+
+from .context import stage_table
+
+PAGE = 25
+
+
+@dataclass
+class BoardFilters:
+    owner_ids: list[int] = field(default_factory=list)
+    account_id: uuid.UUID | None = None
+    forecast_category: str | None = None
+    search: str | None = None
+    closed_days: int = 30
+
+
+@dataclass
+class Card:
+    id: uuid.UUID
+    name: str
+    stage: str
+    amount: Decimal | None
+    currency: str
+    next_step_text: str | None
+    next_step_due_at: datetime | None
+    stage_entered_at: datetime | None
+    version: int
+    account_id: uuid.UUID
+    account_name: str
+    owner_name: str | None
+    proposed: bool = False
+
+    def due_state(self, now: datetime) -> str:
+        """none / overdue / today / future for the next step."""
+        return next_step_state(self.next_step_due_at, now)
+
+    def days_in_stage(self, now: datetime) -> int:
+        entered = as_utc(self.stage_entered_at)
+        return max(0, (now - entered).days) if entered else 0
+
+
+def next_step_state(due: datetime | None, now: datetime) -> str:
+    """'none' without a due date; 'overdue' before now; 'today' later today (UTC); else 'future'."""
+    due = as_utc(due)
+    if due is None:
+        return "none"
+    if due < now:
+        return "overdue"
+    return "today" if due.date() == now.date() else "future"
+
+
+def _where(f: BoardFilters, now: datetime, proposed: bool = False) -> list:
+    closed_since = now - timedelta(days=f.closed_days)
+    clauses = [Opportunity.proposed.is_(proposed),
+               or_(Opportunity.status == "open", Opportunity.closed_at >= closed_since)]
+    if f.owner_ids:
+        clauses.append(Opportunity.owner_user_id.in_(f.owner_ids))
+    if f.account_id:
+        clauses.append(Opportunity.account_id == f.account_id)
+    if f.forecast_category:
+        clauses.append(Opportunity.forecast_category == f.forecast_category)
+    if f.search:
+        like = f"%{f.search.strip().lower()}%"
+        clauses.append(or_(func.lower(Opportunity.name).like(like), func.lower(Account.name).like(like)))
+    return clauses
+
+
+def _card_columns():
+    owner_name = func.trim(func.coalesce(User.first_name, "") + literal(" ") + func.coalesce(User.last_name, ""))
+    return (Opportunity.id, Opportunity.name, Opportunity.stage, Opportunity.amount_estimate, Opportunity.currency,
+            Opportunity.next_step_text, Opportunity.next_step_due_at, Opportunity.stage_entered_at,
+            Opportunity.version, Opportunity.account_id, Account.name.label("account_name"),
+            owner_name.label("owner_name"), Opportunity.proposed)
+
+
+def _card_select(f: BoardFilters, now: datetime, proposed: bool = False, *extra):
+    return (select(*_card_columns(), *extra).join(Account, Account.id == Opportunity.account_id)
+            .outerjoin(User, User.id == Opportunity.owner_user_id).where(and_(*_where(f, now, proposed))))
+
+
+def _order(stage: str) -> tuple:
+    """Open columns: soonest next step first; won/lost: most recently closed first."""
+    if stage_table().get(stage).semantic == "open":
+        return (Opportunity.next_step_due_at.asc().nulls_last(), Opportunity.id)
+    return (Opportunity.closed_at.desc(), Opportunity.id)
+
+
+def _ordered(query, stage: str):
+    return query.order_by(*_order(stage))
+
+
+def summaries(f: BoardFilters, now: datetime | None = None) -> dict[str, dict]:
+    """Per stage: count, amount sum and weighted sum (amount × probability) of the whole column."""
+    now = now or utcnow()
+    amount = func.coalesce(Opportunity.amount_estimate, 0)
+    rows = db.session.execute(
+        select(Opportunity.stage, func.count(), func.sum(amount),
+               func.sum(amount * func.coalesce(Opportunity.probability, 0)))
+        .join(Account, Account.id == Opportunity.account_id)
+        .where(and_(*_where(f, now))).group_by(Opportunity.stage))
+    result = {s: {"count": 0, "amount": Decimal(0), "weighted": Decimal(0)} for s in stage_table().names()}
+    for stage, count, total, weighted in rows:
+        result[stage] = {"count": count, "amount": Decimal(total or 0), "weighted": Decimal(weighted or 0).quantize(Decimal("0.01"))}
+    return result
+
+
+def first_cards(f: BoardFilters, now: datetime | None = None, limit: int = PAGE) -> dict[str, list[Card]]:
+    """The first `limit` cards of every column (soonest next step first), in one UNION ALL."""
+    now = now or utcnow()
+    stages = stage_table().names()
+    parts = []
+    for s in stages:
+        position = func.row_number().over(order_by=_order(s)).label("position")
+        part = _ordered(_card_select(f, now, False, position).where(Opportunity.stage == s), s).limit(limit)
+        parts.append(select(part.subquery()))
+    positioned: dict[str, list[tuple[int, Card]]] = {s: [] for s in stages}
+    for row in db.session.execute(union_all(*parts)):
+        positioned[row.stage].append((row.position, Card(*row[:-1])))
+    return {s: [card for _, card in sorted(rows, key=lambda r: r[0])] for s, rows in positioned.items()}
+
+
+def more_cards(f: BoardFilters, stage: str, offset: int, now: datetime | None = None, limit: int = PAGE) -> list[Card]:
+    """The next cards of one column."""
+    now = now or utcnow()
+    query = _ordered(_card_select(f, now).where(Opportunity.stage == stage), stage).offset(offset).limit(limit)
+    return [Card(*row) for row in db.session.execute(query)]
+
+
+def proposed_cards(f: BoardFilters, now: datetime | None = None, limit: int = PAGE) -> list[Card]:
+    """Opportunities proposed by inbound triage, waiting for someone to accept them."""
+    now = now or utcnow()
+    query = _card_select(f, now, proposed=True).order_by(Opportunity.created_at.desc()).limit(limit)
+    return [Card(*row) for row in db.session.execute(query)]

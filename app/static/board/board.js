@@ -1,0 +1,111 @@
+/* Kanban: drag and drop (SortableJS) or the keyboard move menu open the move dialog; a refused
+   move puts the card back; column counts and sums come from the server after each move. */
+(function () {
+  "use strict";
+  var boardEl = document.getElementById("board");
+  if (!boardEl) { return; }
+
+  function listOf(stage) { return boardEl.querySelector('.board-cards[data-stage="' + stage + '"]'); }
+
+  function refreshSummary() {
+    fetch(boardEl.dataset.summaryUrl, {credentials: "same-origin"}).then(function (r) { return r.json(); })
+      .then(function (summary) {
+        Object.keys(summary).forEach(function (stage) {
+          var col = boardEl.querySelector('.board-column[data-stage="' + stage + '"]');
+          if (!col) { return; }
+          col.querySelector(".column-count").textContent = summary[stage].count;
+          col.querySelector(".column-amount").textContent = summary[stage].amount;
+          col.querySelector(".column-weighted").textContent = summary[stage].weighted;
+        });
+      });
+  }
+
+  function dueState(iso) {
+    if (!iso) { return "none"; }
+    var due = new Date(iso), now = new Date();
+    if (due < now) { return "overdue"; }
+    return due.toISOString().slice(0, 10) === now.toISOString().slice(0, 10) ? "today" : "future";
+  }
+
+  function applyResult(card, result) {
+    card.dataset.version = result.version;
+    card.dataset.stage = result.stage;
+    card.dataset.nextStepText = result.next_step_text || "";
+    var state = dueState(result.next_step_due_at);
+    card.classList.toggle("is-overdue", state === "overdue");
+    card.classList.toggle("is-due-today", state === "today");
+    var due = card.querySelector(".card-due");
+    if (due && result.next_step_due_at) {
+      due.innerHTML = "";
+      var span = document.createElement("span");
+      span.className = "due due-" + state;
+      span.textContent = new Date(result.next_step_due_at).toLocaleString();
+      due.appendChild(span);
+    }
+    var days = card.querySelector(".card-days");
+    if (days) { days.textContent = days.textContent.replace(/\d+/, "0"); }
+    var menu = card.querySelector(".move-menu");
+    if (menu) {
+      Array.prototype.forEach.call(menu.options, function (o) { o.hidden = o.value === result.stage; });
+    }
+  }
+
+  function startMove(card, fromList, oldIndex, target) {
+    card.classList.add("is-moving");
+    var putBack = function () {
+      fromList.insertBefore(card, fromList.children[oldIndex] || null);
+      card.classList.remove("is-moving");
+    };
+    window.CrmMove.open({
+      id: card.dataset.opportunityId, version: card.dataset.version, stage: target,
+      nextStepText: card.dataset.nextStepText, nextStepDue: card.dataset.nextStepDue,
+      onDone: function (data) {
+        var list = listOf(target);
+        if (card.parentNode !== list) { list.insertBefore(card, list.firstChild); }
+        card.classList.remove("is-moving");
+        applyResult(card, data.result);
+        refreshSummary();
+      },
+      onRefused: putBack,
+      onCancel: putBack
+    });
+  }
+
+  boardEl.querySelectorAll(".board-cards").forEach(function (list) {
+    Sortable.create(list, {
+      group: "board", animation: 120, filter: "select, a, button", preventOnFilter: false, forceFallback: true,
+      onEnd: function (evt) {
+        if (evt.from === evt.to) { return; }
+        startMove(evt.item, evt.from, evt.oldIndex, evt.to.dataset.stage);
+      }
+    });
+  });
+
+  boardEl.addEventListener("change", function (event) {
+    var menu = event.target;
+    if (!menu.classList.contains("move-menu") || !menu.value) { return; }
+    var card = menu.closest(".board-card"), target = menu.value;
+    menu.value = "";
+    var fromList = card.parentNode;
+    var oldIndex = Array.prototype.indexOf.call(fromList.children, card);
+    var list = listOf(target);
+    list.insertBefore(card, list.firstChild);
+    startMove(card, fromList, oldIndex, target);
+  });
+
+  boardEl.addEventListener("click", function (event) {
+    var button = event.target.closest(".load-more");
+    if (!button) { return; }
+    var offset = parseInt(button.dataset.offset, 10);
+    var url = button.dataset.url + (button.dataset.url.indexOf("?") === -1 ? "?" : "&") + "offset=" + offset;
+    fetch(url, {credentials: "same-origin"}).then(function (r) { return r.text(); }).then(function (html) {
+      var list = listOf(button.dataset.stage);
+      var holder = document.createElement("div");
+      holder.innerHTML = html;
+      var added = holder.querySelectorAll(".board-card").length;
+      while (holder.firstChild) { list.appendChild(holder.firstChild); }
+      button.dataset.offset = offset + added;
+      if (added < 25) { button.classList.add("hidden"); }
+    });
+  });
+})();

@@ -1,0 +1,56 @@
+"""Small things custom pages share: request filters, money and date formatting, role checks."""
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from flask import g, request
+from flask_babel import format_date, format_datetime, format_decimal
+
+from app.domain.stages import required_fields_for
+from app.services.context import stage_table
+
+
+def is_manager(user=None) -> bool:
+    """Owner and Admin see everyone's numbers and may reopen deals."""
+    user = user or g.user
+    return any(role.name in ("Admin", "Owner") for role in user.roles)
+
+
+def arg_uuid(name: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def arg_int(name: str, default: int = 0, minimum: int = 0) -> int:
+    try:
+        return max(minimum, int(request.args.get(name, default)))
+    except ValueError:
+        return default
+
+
+def money(value, currency: str | None = None) -> str:
+    if value is None:
+        return "—"
+    text = format_decimal(Decimal(value).quantize(Decimal("1")), format="#,##0")
+    return f"{text} {currency}" if currency else text
+
+
+def when(value, fmt: str = "short") -> str:
+    return format_datetime(value, fmt) if value else "—"
+
+
+def day(value) -> str:
+    return format_date(value, "medium") if value else "—"
+
+
+def stage_requirements() -> dict[str, list[str]]:
+    """For the move dialog: the fields each stage asks for (evidence is always asked)."""
+    table = stage_table()
+    return {s: required_fields_for(s, table) for s in table.names()}
+
+
+def template_helpers() -> dict:
+    return {"money": money, "when": when, "day": day}

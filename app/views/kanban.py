@@ -1,0 +1,94 @@
+"""The kanban board: a column per stage, aggregates over whole columns, 25 cards each and more on
+demand; moves go through the REST API (PATCH) so the same rules answer."""
+from __future__ import annotations
+
+from flask import abort, flash, g, jsonify, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import gettext
+
+from app.domain.errors import DomainError
+from app.extensions import db
+from app.models import Account, User
+from app.models.choices import FORECAST_CATEGORIES
+from app.services import board
+from app.services.context import stage_table
+from app.services.opportunities import update_opportunity
+from app.services.transaction import transaction
+from app.views.labels import CHOICE_LABELS
+
+from .helpers import arg_int, arg_uuid, is_manager, money, stage_requirements, template_helpers
+
+
+def board_filters() -> tuple[board.BoardFilters, str]:
+    """Filters from the query string; owner defaults to "mine" for Sales, "all" for Owner/Admin."""
+    owner = request.args.get("owner") or ("all" if is_manager() else "me")
+    ids: list[int] = []
+    if owner == "me":
+        ids = [g.user.id]
+    elif owner.isdigit():
+        ids = [int(owner)]
+    category = request.args.get("forecast_category")
+    return board.BoardFilters(owner_ids=ids, account_id=arg_uuid("account"),
+                              forecast_category=category if category in FORECAST_CATEGORIES else None,
+                              search=(request.args.get("q") or "").strip() or None), owner
+
+
+def summary_json(summaries: dict) -> dict:
+    return {stage: {"count": s["count"], "amount": money(s["amount"]), "weighted": money(s["weighted"])}
+            for stage, s in summaries.items()}
+
+
+class BoardView(BaseView):
+    route_base = "/board"
+    default_view = "index"
+    class_permission_name = "Board"
+    method_permission_name = {"index": "read", "column": "read", "summary": "read", "accept": "write"}
+    base_permissions = ["can_read", "can_write"]
+
+    @expose("/")
+    @has_access
+    def index(self):
+        """The board."""
+        filters, owner = board_filters()
+        table = stage_table()
+        account = db.session.get(Account, filters.account_id) if filters.account_id else None
+        users = db.session.query(User.id, User.first_name, User.last_name).filter(User.active.is_(True)) \
+            .order_by(User.first_name).all()
+        return self.render_template(
+            "board/board.html", stages=table.names(), semantics={s: table.get(s).semantic for s in table.names()},
+            summaries=board.summaries(filters), cards=board.first_cards(filters),
+            proposed=board.proposed_cards(filters), owner=owner, users=users, account=account,
+            filters=filters, requirements=stage_requirements(), labels=CHOICE_LABELS, page_size=board.PAGE,
+            labels_for_js={s: str(CHOICE_LABELS[s]) for s in table.names()},
+            categories=FORECAST_CATEGORIES, now=board.utcnow(), open_stages=table.open_stages(), can_reopen=is_manager(), **template_helpers())
+
+    @expose("/column/<stage>")
+    @has_access
+    def column(self, stage):
+        """More cards of one column (HTML fragment)."""
+        if stage not in stage_table().names():
+            abort(404)
+        filters, _ = board_filters()
+        cards = board.more_cards(filters, stage, arg_int("offset", board.PAGE))
+        return self.render_template("board/_cards.html", cards=cards, stage=stage, now=board.utcnow(),
+                                    open_stages=stage_table().open_stages(),
+                                    stages=stage_table().names(), labels=CHOICE_LABELS, **template_helpers())
+
+    @expose("/summary")
+    @has_access
+    def summary(self):
+        """Column counts and sums after a move (JSON)."""
+        filters, _ = board_filters()
+        return jsonify(summary_json(board.summaries(filters)))
+
+    @expose("/accept/<uuid:pk>", methods=["POST"])
+    @has_access
+    def accept(self, pk):
+        """Accept a proposed opportunity onto the board (audited as a change of `proposed`)."""
+        try:
+            with transaction(db.session):
+                update_opportunity(pk, {"proposed": False})
+            flash(gettext("Opportunity accepted onto the board."), "success")
+        except DomainError as exc:
+            flash("; ".join(gettext(m) for msgs in exc.messages.values() for m in msgs), "danger")
+        return redirect(request.referrer or url_for("BoardView.index"))

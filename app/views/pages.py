@@ -1,0 +1,175 @@
+"""Pages for daily work: the accounts list, the account page and the opportunity page. Thin:
+queries come from app/services/account_pages.py, changes from the shared services."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from flask import abort, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import gettext
+
+from app.domain.accounts import is_valid_email, normalise_email
+from app.domain.errors import N_, DomainError, RuleViolation
+from app.domain.evidence import parse_evidence_text
+from app.extensions import db
+from app.models import Contact, User
+from app.models.choices import ACCOUNT_STATUSES, SEGMENTS
+from app.services import account_pages as pages
+from app.services.board import next_step_state
+from app.services.context import stage_table
+from app.services.offers import create_offer_from
+from app.services.opportunities import add_note, create_opportunity
+from app.services.transaction import transaction
+from app.views.labels import CHOICE_LABELS
+
+from .helpers import arg_int, is_manager, stage_requirements, template_helpers
+
+
+def parse_amount(text: str | None) -> Decimal | None:
+    """An amount typed by a person ("150 000,50" too), or a field error."""
+    text = (text or "").replace(" ", "").replace("\u00a0", "").replace(",", ".")
+    if not text:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise RuleViolation({"amount_estimate": [N_("Not a valid amount.")]}) from None
+
+
+def flash_errors(exc: DomainError) -> None:
+    for field, messages in exc.messages.items():
+        for message in messages:
+            flash(f"{field}: {gettext(message)}" if field not in ("_schema", "id") else gettext(message), "danger")
+
+
+class AccountPageView(BaseView):
+    route_base = "/accounts"
+    default_view = "index"
+    class_permission_name = "AccountPage"
+    method_permission_name = {"index": "read", "show": "read", "add_contact": "write", "add_opportunity": "write",
+                              "add_account_note": "note"}
+    base_permissions = ["can_read", "can_write", "can_note"]
+
+    @expose("/")
+    @has_access
+    def index(self):
+        """Accounts with health, active projects, open deals and last touch."""
+        owner = request.args.get("owner", "")
+        filters = pages.AccountFilters(
+            status=request.args.get("status") if request.args.get("status") in ACCOUNT_STATUSES else None,
+            segment=request.args.get("segment") if request.args.get("segment") in SEGMENTS else None,
+            owner_id=int(owner) if owner.isdigit() else None, search=request.args.get("q") or None,
+            order=request.args.get("order", "name"))
+        page = arg_int("page")
+        total, rows = pages.account_rows(filters, page)
+        users = db.session.query(User.id, User.first_name, User.last_name).order_by(User.first_name).all()
+        return self.render_template("pages/accounts.html", rows=rows, total=total, page=page, size=pages.LIST_PAGE,
+                                    filters=filters, owner=owner, users=users, statuses=ACCOUNT_STATUSES,
+                                    segments=SEGMENTS, labels=CHOICE_LABELS, now=pages.utcnow(), **template_helpers())
+
+    @expose("/<uuid:pk>")
+    @has_access
+    def show(self, pk):
+        """One account: contacts, projects, deals and the timeline."""
+        try:
+            data = pages.account_page(pk, arg_int("timeline_page"))
+        except DomainError:
+            abort(404)
+        return self.render_template("pages/account.html", labels=CHOICE_LABELS, now=pages.utcnow(),
+                                    next_step_state=next_step_state, **data, **template_helpers())
+
+    @expose("/<uuid:pk>/contacts", methods=["POST"])
+    @has_access
+    def add_contact(self, pk):
+        """Quick action: a contact on this account."""
+        form = request.form
+        name, email = form.get("name", "").strip(), normalise_email(form.get("email"))
+        tags = [t.strip() for t in form.get("role_tags", "").split(",") if t.strip()]
+        try:
+            if not name:
+                raise RuleViolation({"name": [N_("A contact needs a name.")]})
+            if email and not is_valid_email(email):
+                raise RuleViolation({"email": [N_("Not a valid e-mail address.")]})
+            with transaction(db.session):
+                db.session.add(Contact(account_id=pages.get_account(pk).id, name=name, email=email,
+                                       phone=form.get("phone") or None, role_tags=tags))
+            flash(gettext("Contact added."), "success")
+        except DomainError as exc:
+            flash_errors(exc)
+        return redirect(url_for("AccountPageView.show", pk=pk))
+
+    @expose("/<uuid:pk>/opportunities", methods=["POST"])
+    @has_access
+    def add_opportunity(self, pk):
+        """Quick action: a new lead on this account, owned by the user."""
+        try:
+            amount = parse_amount(request.form.get("amount_estimate"))
+            with transaction(db.session):
+                opp, _ = create_opportunity({"account_id": pk, "name": request.form.get("name", "").strip() or None,
+                                             "amount_estimate": amount, "owner_user_id": g.user.id})
+            return redirect(url_for("OpportunityPageView.show", pk=opp.id))
+        except DomainError as exc:
+            flash_errors(exc)
+        return redirect(url_for("AccountPageView.show", pk=pk))
+
+    @expose("/<uuid:pk>/notes", methods=["POST"])
+    @has_access
+    def add_account_note(self, pk):
+        """Quick action: a note on one of the account's deals."""
+        try:
+            with transaction(db.session):
+                add_note(request.form.get("opportunity_id"), request.form.get("text", ""))
+            flash(gettext("Note added."), "success")
+        except DomainError as exc:
+            flash_errors(exc)
+        return redirect(url_for("AccountPageView.show", pk=pk))
+
+
+class OpportunityPageView(BaseView):
+    route_base = "/opportunities"
+    default_view = "show"
+    class_permission_name = "OpportunityPage"
+    method_permission_name = {"show": "read", "note": "note", "offer": "write"}
+    base_permissions = ["can_read", "can_write", "can_note"]
+
+    @expose("/<uuid:pk>")
+    @has_access
+    def show(self, pk):
+        """Key fields, next step, evidence, history and actions of one deal."""
+        try:
+            data = pages.opportunity_page(pk)
+        except DomainError:
+            abort(404)
+        table = stage_table()
+        now = pages.utcnow()
+        return self.render_template(
+            "pages/opportunity.html", labels=CHOICE_LABELS, now=now, stages=table.names(),
+            next_step=next_step_state(data["opp"].next_step_due_at, now) if data["opp"].status == "open" else "closed",
+            requirements=stage_requirements(),
+            labels_for_js={s: str(CHOICE_LABELS[s]) for s in table.names()},
+            can_reopen=is_manager(), **data, **template_helpers())
+
+    @expose("/<uuid:pk>/notes", methods=["POST"])
+    @has_access
+    def note(self, pk):
+        """Add a note (with optional evidence lines) to the deal's history."""
+        try:
+            with transaction(db.session):
+                add_note(pk, request.form.get("text", ""), parse_evidence_text(request.form.get("evidence", "")))
+            flash(gettext("Note added."), "success")
+        except DomainError as exc:
+            flash_errors(exc)
+        return redirect(url_for("OpportunityPageView.show", pk=pk))
+
+    @expose("/<uuid:pk>/offer", methods=["POST"])
+    @has_access
+    def offer(self, pk):
+        """Create a draft offer from the deal and open it for editing."""
+        try:
+            with transaction(db.session):
+                offer = create_offer_from(pk)
+        except DomainError as exc:
+            flash_errors(exc)
+            return redirect(url_for("OpportunityPageView.show", pk=pk))
+        flash(gettext("Draft offer created from the deal: check and edit it."), "success")
+        return redirect(url_for("OfferView.edit", pk=offer.id))
