@@ -28,7 +28,9 @@ class Opportunity(UUIDPk, Timestamps, Model):
         CheckConstraint("length(currency) = 3", name="ck_opportunities_currency"),
         Index("ix_opportunities_owner_stage_status", "owner_user_id", "stage", "status"),
         Index("ix_opportunities_account_status", "account_id", "status"),
-        Index("ix_opportunities_stage_next_step", "stage", "next_step_due_at"),
+        # The board: each column's first cards straight from the index, in the board's order.
+        Index("ix_opportunities_stage_next_step", "stage", "next_step_due_at", "id"),
+        Index("ix_opportunities_stage_closed", "stage", "closed_at", "id"),
     )
 
     account_id: Mapped[uuid.UUID] = mapped_column(GUID(), ForeignKey("accounts.id"), nullable=False)

@@ -62,10 +62,16 @@ def next_step_state(due: datetime | None, now: datetime) -> str:
     return "today" if due.date() == now.date() else "future"
 
 
-def _where(f: BoardFilters, now: datetime, proposed: bool = False) -> list:
+def _where(f: BoardFilters, now: datetime, proposed: bool = False, semantic: str | None = None) -> list:
+    """Filters of the board; open columns hold every open deal, won/lost only the recent ones."""
     closed_since = now - timedelta(days=f.closed_days)
-    clauses = [Opportunity.proposed.is_(proposed),
-               or_(Opportunity.status == "open", Opportunity.closed_at >= closed_since)]
+    if semantic == "open":
+        recent = Opportunity.status == "open"
+    elif semantic is not None:
+        recent = Opportunity.closed_at >= closed_since
+    else:
+        recent = or_(Opportunity.status == "open", Opportunity.closed_at >= closed_since)
+    clauses = [Opportunity.proposed.is_(proposed), recent]
     if f.owner_ids:
         clauses.append(Opportunity.owner_user_id.in_(f.owner_ids))
     if f.account_id:
@@ -86,16 +92,16 @@ def _card_columns():
             owner_name.label("owner_name"), Opportunity.proposed)
 
 
-def _card_select(f: BoardFilters, now: datetime, proposed: bool = False, *extra):
+def _card_select(f: BoardFilters, now: datetime, proposed: bool = False, *extra, semantic: str | None = None):
     return (select(*_card_columns(), *extra).join(Account, Account.id == Opportunity.account_id)
-            .outerjoin(User, User.id == Opportunity.owner_user_id).where(and_(*_where(f, now, proposed))))
+            .outerjoin(User, User.id == Opportunity.owner_user_id).where(and_(*_where(f, now, proposed, semantic))))
 
 
 def _order(stage: str) -> tuple:
     """Open columns: soonest next step first; won/lost: most recently closed first."""
     if stage_table().get(stage).semantic == "open":
         return (Opportunity.next_step_due_at.asc().nulls_last(), Opportunity.id)
-    return (Opportunity.closed_at.desc(), Opportunity.id)
+    return (Opportunity.closed_at.desc(), Opportunity.id.desc())
 
 
 def _ordered(query, stage: str):
@@ -106,11 +112,12 @@ def summaries(f: BoardFilters, now: datetime | None = None) -> dict[str, dict]:
     """Per stage: count, amount sum and weighted sum (amount × probability) of the whole column."""
     now = now or utcnow()
     amount = func.coalesce(Opportunity.amount_estimate, 0)
-    rows = db.session.execute(
-        select(Opportunity.stage, func.count(), func.sum(amount),
-               func.sum(amount * func.coalesce(Opportunity.probability, 0)))
-        .join(Account, Account.id == Opportunity.account_id)
-        .where(and_(*_where(f, now))).group_by(Opportunity.stage))
+    query = (select(Opportunity.stage, func.count(), func.sum(amount),
+                    func.sum(amount * func.coalesce(Opportunity.probability, 0)))
+             .where(and_(*_where(f, now))).group_by(Opportunity.stage))
+    if f.search:
+        query = query.join(Account, Account.id == Opportunity.account_id)
+    rows = db.session.execute(query)
     result = {s: {"count": 0, "amount": Decimal(0), "weighted": Decimal(0)} for s in stage_table().names()}
     for stage, count, total, weighted in rows:
         result[stage] = {"count": count, "amount": Decimal(total or 0), "weighted": Decimal(weighted or 0).quantize(Decimal("0.01"))}
@@ -124,7 +131,8 @@ def first_cards(f: BoardFilters, now: datetime | None = None, limit: int = PAGE)
     parts = []
     for s in stages:
         position = func.row_number().over(order_by=_order(s)).label("position")
-        part = _ordered(_card_select(f, now, False, position).where(Opportunity.stage == s), s).limit(limit)
+        semantic = stage_table().get(s).semantic
+        part = _ordered(_card_select(f, now, False, position, semantic=semantic).where(Opportunity.stage == s), s).limit(limit)
         parts.append(select(part.subquery()))
     positioned: dict[str, list[tuple[int, Card]]] = {s: [] for s in stages}
     for row in db.session.execute(union_all(*parts)):
@@ -135,7 +143,8 @@ def first_cards(f: BoardFilters, now: datetime | None = None, limit: int = PAGE)
 def more_cards(f: BoardFilters, stage: str, offset: int, now: datetime | None = None, limit: int = PAGE) -> list[Card]:
     """The next cards of one column."""
     now = now or utcnow()
-    query = _ordered(_card_select(f, now).where(Opportunity.stage == stage), stage).offset(offset).limit(limit)
+    semantic = stage_table().get(stage).semantic
+    query = _ordered(_card_select(f, now, semantic=semantic).where(Opportunity.stage == stage), stage).offset(offset).limit(limit)
     return [Card(*row) for row in db.session.execute(query)]
 
 

@@ -5,6 +5,7 @@ import uuid
 from decimal import Decimal
 
 from flask import g, request
+from markupsafe import Markup, escape
 from flask_babel import format_date, format_datetime, format_decimal
 
 from app.domain.stages import required_fields_for
@@ -54,3 +55,16 @@ def stage_requirements() -> dict[str, list[str]]:
 
 def template_helpers() -> dict:
     return {"money": money, "when": when, "day": day}
+
+
+def plain_labels() -> dict[str, str]:
+    """The choice labels translated once for this request (templates render many of them)."""
+    from app.views.labels import CHOICE_LABELS
+
+    return {key: str(value) for key, value in CHOICE_LABELS.items()}
+
+
+def move_options(stages: list[str], labels: dict[str, str]) -> dict[str, Markup]:
+    """For each stage, the <option>s of the other stages (the card's keyboard move menu)."""
+    return {current: Markup("".join(f'<option value="{s}">{escape(labels[s])}</option>' for s in stages if s != current))
+            for current in stages}

@@ -14,9 +14,9 @@ from app.services import board
 from app.services.context import stage_table
 from app.services.opportunities import update_opportunity
 from app.services.transaction import transaction
-from app.views.labels import CHOICE_LABELS
 
-from .helpers import arg_int, arg_uuid, is_manager, money, stage_requirements, template_helpers
+from .helpers import (arg_int, arg_uuid, is_manager, money, move_options, plain_labels, stage_requirements,
+                      template_helpers)
 
 
 def board_filters() -> tuple[board.BoardFilters, str]:
@@ -51,6 +51,7 @@ class BoardView(BaseView):
         """The board."""
         filters, owner = board_filters()
         table = stage_table()
+        labels = plain_labels()
         account = db.session.get(Account, filters.account_id) if filters.account_id else None
         users = db.session.query(User.id, User.first_name, User.last_name).filter(User.active.is_(True)) \
             .order_by(User.first_name).all()
@@ -58,8 +59,8 @@ class BoardView(BaseView):
             "board/board.html", stages=table.names(), semantics={s: table.get(s).semantic for s in table.names()},
             summaries=board.summaries(filters), cards=board.first_cards(filters),
             proposed=board.proposed_cards(filters), owner=owner, users=users, account=account,
-            filters=filters, requirements=stage_requirements(), labels=CHOICE_LABELS, page_size=board.PAGE,
-            labels_for_js={s: str(CHOICE_LABELS[s]) for s in table.names()},
+            filters=filters, requirements=stage_requirements(), labels=labels, page_size=board.PAGE,
+            labels_for_js={s: labels[s] for s in table.names()}, move_options=move_options(table.names(), labels),
             categories=FORECAST_CATEGORIES, now=board.utcnow(), open_stages=table.open_stages(), can_reopen=is_manager(), **template_helpers())
 
     @expose("/column/<stage>")
@@ -70,9 +71,10 @@ class BoardView(BaseView):
             abort(404)
         filters, _ = board_filters()
         cards = board.more_cards(filters, stage, arg_int("offset", board.PAGE))
+        labels = plain_labels()
         return self.render_template("board/_cards.html", cards=cards, stage=stage, now=board.utcnow(),
-                                    open_stages=stage_table().open_stages(),
-                                    stages=stage_table().names(), labels=CHOICE_LABELS, **template_helpers())
+                                    open_stages=stage_table().open_stages(), labels=labels,
+                                    move_options=move_options(stage_table().names(), labels), **template_helpers())
 
     @expose("/summary")
     @has_access
