@@ -35,7 +35,10 @@ def create_app(**overrides) -> Flask:
         _api_locale(app, appbuilder)
 
     from .cli import crm
+    from .webhooks import bp as webhooks
 
+    app.register_blueprint(webhooks)
+    csrf.exempt(webhooks)
     app.cli.add_command(crm)
     return app
 

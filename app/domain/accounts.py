@@ -51,3 +51,13 @@ def normalise_handle(value: str | None) -> str | None:
         return None
     text = re.sub(r"^(https?://)?(t\.me|telegram\.me)/", "", text, flags=re.I)
     return "@" + text.lstrip("@").lower()
+
+
+def normalise_phone(phone: str | None) -> str | None:
+    """Digits with a leading +; a Russian 8XXXXXXXXXX becomes +7XXXXXXXXXX; too short -> None."""
+    digits = re.sub(r"\D", "", phone or "")
+    if len(digits) < 7:
+        return None
+    if len(digits) == 11 and digits.startswith("8"):
+        digits = "7" + digits[1:]
+    return "+" + digits

@@ -6,7 +6,7 @@ from flask_appbuilder import Model
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from app.domain.accounts import normalise_email, normalise_handle
+from app.domain.accounts import normalise_email, normalise_handle, normalise_phone
 
 from .mixins import Timestamps, UUIDPk
 from .types import GUID, TagList
@@ -34,6 +34,11 @@ class Contact(UUIDPk, Timestamps, Model):
     @validates("email")
     def _normalise_email(self, _key, value):
         return normalise_email(value)
+
+    @validates("phone")
+    def _normalise_phone(self, _key, value):
+        """Stored as +digits when it is a phone number, so inbound senders can be matched."""
+        return normalise_phone(value) or (value.strip() or None if isinstance(value, str) else value)
 
     @validates("telegram_handle")
     def _normalise_handle(self, _key, value):

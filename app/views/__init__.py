@@ -18,6 +18,9 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(BoardView, "Board", label=_l("Board"), icon="fa-columns")
     appbuilder.add_view(AccountPageView, "Client accounts", label=_l("Accounts"), icon="fa-building")
     appbuilder.add_view_no_menu(OpportunityPageView)
+    from .triage import TriageView
+
+    appbuilder.add_view(TriageView, "Triage", label=_l("Triage"), icon="fa-inbox")
     crm = dict(category="CRM", category_label=_l("Data"), category_icon="fa-database")
     appbuilder.add_view(AccountView, "Accounts", label=_l("Accounts"), icon="fa-building", **crm)
     appbuilder.add_view(ContactView, "Contacts", label=_l("Contacts"), icon="fa-address-book", **crm)

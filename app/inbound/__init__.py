@@ -1,0 +1,1 @@
+"""Inbound conversations (Chatwoot, Telegram): pure parsers, signature checks and matching rules."""

@@ -1,0 +1,189 @@
+"""Storing inbound messages: idempotent (unique keys + insert on conflict), edits update in place,
+threads attach to an account only when exactly one matches. Nothing is ever sent, no deal moves.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.extensions import db
+from app.inbound.matching import email_domain, normalise_email, normalise_handle, normalise_phone
+from app.inbound.records import MessageRecord
+from app.models import Account, Contact, InboundMessage, InboundThread, InboundThreadEvent
+from app.models.types import new_id, utcnow
+
+log = logging.getLogger(__name__)
+BATCH = 1000
+
+
+@dataclass
+class IngestResult:
+    new: int = 0
+    known: int = 0
+    skipped: int = 0
+
+    def add(self, other: "IngestResult") -> None:
+        self.new += other.new
+        self.known += other.known
+        self.skipped += other.skipped
+
+
+def _insert(model):
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def ingest(records: list[MessageRecord]) -> IngestResult:
+    """Store a batch of messages (flushes; the caller commits). Safe to repeat and to run
+    concurrently: one row per message, the newest edit wins, counters recomputed from the rows."""
+    result = IngestResult()
+    for start in range(0, len(records), BATCH):
+        result.add(_ingest_batch(records[start:start + BATCH]))
+    return result
+
+
+def _ingest_batch(records: list[MessageRecord]) -> IngestResult:
+    latest: dict[tuple[str, str], MessageRecord] = {}
+    for record in records:  # within one batch the newest edit of a message wins
+        key = (record.source, record.external_key)
+        if key not in latest or _newer(record, latest[key]):
+            latest[key] = record
+    if not latest:
+        return IngestResult()
+    thread_ids = _upsert_threads({(r.source, r.thread.external_key): r.thread for r in latest.values()})
+    known = _existing_keys(latest)
+    rows = [_row(r, thread_ids[(r.source, r.thread.external_key)]) for r in latest.values()]
+    stmt = _insert(InboundMessage).values(rows)
+    excluded = stmt.excluded
+    newer_edit = and_(excluded.edited_at.isnot(None),
+                      or_(InboundMessage.edited_at.is_(None), excluded.edited_at > InboundMessage.edited_at))
+    db.session.execute(stmt.on_conflict_do_update(
+        index_elements=["source", "external_key"],
+        set_={"text": excluded.text, "edited_at": excluded.edited_at, "raw": excluded.raw}, where=newer_edit))
+    touched = set(thread_ids.values())
+    _recount_threads(touched)
+    _attach_threads(touched)
+    _touch_accounts(touched)
+    return IngestResult(new=len(latest) - len(known), known=len(records) - (len(latest) - len(known)))
+
+
+def _newer(a: MessageRecord, b: MessageRecord) -> bool:
+    return (a.edited_at or a.sent_at) > (b.edited_at or b.sent_at)
+
+
+def _row(r: MessageRecord, thread_id) -> dict:
+    return {"id": new_id(), "thread_id": thread_id, "source": r.source, "external_key": r.external_key,
+            "direction": r.direction, "private": r.private, "sender_name": _cut(r.sender_name, 255),
+            "sender_handle": _cut(normalise_handle(r.sender_handle) if r.sender_handle else None, 255),
+            "sender_email": _cut(normalise_email(r.sender_email), 320), "sender_phone": _cut(r.sender_phone, 64),
+            "text": r.text, "sent_at": r.sent_at, "edited_at": r.edited_at, "raw": r.raw, "created_at": utcnow()}
+
+
+def _cut(value, size):
+    return value[:size] if isinstance(value, str) else value
+
+
+def _upsert_threads(threads: dict) -> dict:
+    now = utcnow()
+    rows = [{"id": new_id(), "source": t.source, "external_key": t.external_key, "title": _cut(t.title, 255),
+             "status": "unassigned", "message_count": 0, "created_at": now, "updated_at": now} for t in threads.values()]
+    db.session.execute(_insert(InboundThread).values(rows).on_conflict_do_nothing(index_elements=["source", "external_key"]))
+    found = db.session.execute(select(InboundThread.source, InboundThread.external_key, InboundThread.id).where(
+        or_(*[and_(InboundThread.source == s, InboundThread.external_key == k) for s, k in threads])))
+    return {(s, k): i for s, k, i in found}
+
+
+def _existing_keys(latest: dict) -> set:
+    by_source: dict[str, list[str]] = {}
+    for source, key in latest:
+        by_source.setdefault(source, []).append(key)
+    found = set()
+    for source, keys in by_source.items():
+        found |= {(source, k) for k in db.session.scalars(select(InboundMessage.external_key).where(
+            InboundMessage.source == source, InboundMessage.external_key.in_(keys)))}
+    return found
+
+
+def _recount_threads(thread_ids: set) -> None:
+    """Counters and first/last times come from the stored rows, so repeats and races agree."""
+    stats = (select(InboundMessage.thread_id, func.count().label("n"), func.min(InboundMessage.sent_at).label("first"),
+                    func.max(InboundMessage.sent_at).label("last"))
+             .where(InboundMessage.thread_id.in_(thread_ids)).group_by(InboundMessage.thread_id).subquery())
+    db.session.execute(update(InboundThread).where(InboundThread.id == stats.c.thread_id).values(
+        message_count=stats.c.n, first_message_at=stats.c.first, last_message_at=stats.c.last, updated_at=utcnow()))
+
+
+def _attach_threads(thread_ids: set) -> None:
+    """Attach unassigned threads that match exactly one contact, else exactly one account by domain."""
+    threads = db.session.scalars(select(InboundThread).where(
+        InboundThread.id.in_(thread_ids), InboundThread.status == "unassigned", InboundThread.account_id.is_(None))).all()
+    if not threads:
+        return
+    senders = db.session.execute(select(InboundMessage.thread_id, InboundMessage.sender_email, InboundMessage.sender_phone,
+                                        InboundMessage.sender_handle)
+                                 .where(InboundMessage.thread_id.in_([t.id for t in threads]),
+                                        InboundMessage.direction == "incoming").distinct()).all()
+    for thread in threads:
+        mine = [s for s in senders if s.thread_id == thread.id]
+        match = match_sender({s.sender_email for s in mine if s.sender_email},
+                             {normalise_phone(s.sender_phone) for s in mine if s.sender_phone} - {None},
+                             {s.sender_handle for s in mine if s.sender_handle})
+        if match:
+            account_id, contact_id, reason = match
+            thread.account_id, thread.contact_id, thread.status = account_id, contact_id, "assigned"
+            thread.assigned_at = utcnow()
+            db.session.add(InboundThreadEvent(thread_id=thread.id, action="auto_attached", actor_user_id=None,
+                                              details={"reason": reason, "account_id": str(account_id)}))
+    db.session.flush()
+
+
+def match_sender(emails: set, phones: set, handles: set):
+    """(account_id, contact_id, reason) when exactly one contact — or else exactly one account by
+    the e-mail's company domain (free-mail ignored) — matches; None when none or several do."""
+    conditions = []
+    if emails:
+        conditions.append(func.lower(Contact.email).in_([e.lower() for e in emails]))
+    if handles:
+        conditions.append(func.lower(Contact.telegram_handle).in_([h.lower() for h in handles]))
+    if phones:
+        conditions.append(Contact.phone.in_(phones))
+    contacts = db.session.execute(select(Contact.id, Contact.account_id).where(or_(*conditions))).all() \
+        if conditions else []
+    unique = {c.id: c for c in contacts}
+    if len(unique) == 1:
+        contact = next(iter(unique.values()))
+        return contact.account_id, contact.id, "contact"
+    if unique:
+        return None
+    domains = {d for d in (email_domain(e) for e in emails) if d}
+    if not domains:
+        return None
+    accounts = db.session.scalars(select(Account.id).where(func.lower(Account.domain).in_(domains))).all()
+    return (accounts[0], None, "domain") if len(accounts) == 1 else None
+
+
+def _touch_accounts(thread_ids: set) -> None:
+    """A client message is a touch: the account's last touch moves to the newest one."""
+    newest = (select(InboundThread.account_id, func.max(InboundMessage.sent_at).label("at"))
+              .join(InboundMessage, InboundMessage.thread_id == InboundThread.id)
+              .where(InboundThread.id.in_(thread_ids), InboundThread.account_id.isnot(None),
+                     InboundMessage.private.is_(False))
+              .group_by(InboundThread.account_id).subquery())
+    db.session.execute(update(Account).where(Account.id == newest.c.account_id).values(
+        last_touch_at=case((or_(Account.last_touch_at.is_(None), Account.last_touch_at < newest.c.at), newest.c.at),
+                           else_=Account.last_touch_at)))
+
+
+def messages_for_account(account_id, limit: int = 20) -> list[InboundMessage]:
+    """The account's latest client messages (to pick as evidence)."""
+    return db.session.scalars(select(InboundMessage).join(InboundThread, InboundThread.id == InboundMessage.thread_id)
+                              .where(InboundThread.account_id == account_id, InboundMessage.private.is_(False))
+                              .order_by(InboundMessage.sent_at.desc()).limit(limit)).all()
+
+
+def last_message_time(thread_id) -> datetime | None:
+    return db.session.scalar(select(func.max(InboundMessage.sent_at)).where(InboundMessage.thread_id == thread_id))
