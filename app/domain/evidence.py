@@ -51,10 +51,15 @@ def parse_evidence_refs(raw, *, required: bool = True) -> list[dict]:
 
 
 def parse_evidence_text(text: str) -> list[dict]:
-    """A form textarea: each non-blank line is a link if it is a URL, else a note."""
+    """A form textarea: each non-blank line is a link if it is a URL, a message ref if it reads
+    "message:<id>", else a note."""
     refs = []
     for line in (text or "").splitlines():
         line = line.strip()
-        if line:
+        if not line:
+            continue
+        if line.lower().startswith("message:") and line[8:].strip():
+            refs.append({"type": "message", "id": line[8:].strip()})
+        else:
             refs.append({"type": "url", "url": line} if _is_url(line) else {"type": "note", "text": line})
     return refs

@@ -16,6 +16,7 @@ from app.models import Contact, User
 from app.models.choices import ACCOUNT_STATUSES, SEGMENTS
 from app.services import account_pages as pages
 from app.services.board import next_step_state
+from app.services.inbound import messages_for_account
 from app.services.context import stage_table
 from app.services.offers import create_offer_from
 from app.services.opportunities import add_note, create_opportunity
@@ -147,7 +148,8 @@ class OpportunityPageView(BaseView):
             next_step=next_step_state(data["opp"].next_step_due_at, now) if data["opp"].status == "open" else "closed",
             requirements=stage_requirements(),
             labels_for_js={s: str(CHOICE_LABELS[s]) for s in table.names()},
-            can_reopen=is_manager(), **data, **template_helpers())
+            can_reopen=is_manager(), recent_messages=messages_for_account(data["opp"].account_id, 15),
+            **data, **template_helpers())
 
     @expose("/<uuid:pk>/notes", methods=["POST"])
     @has_access

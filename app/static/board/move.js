@@ -13,6 +13,7 @@
 
   function evidenceRefs(text) {
     return text.split("\n").map(function (l) { return l.trim(); }).filter(Boolean).map(function (line) {
+      if (/^message:\S+$/i.test(line)) { return {type: "message", id: line.slice(8)}; }
       return /^https?:\/\/\S+$/i.test(line) ? {type: "url", url: line} : {type: "note", text: line};
     });
   }
@@ -97,6 +98,16 @@
       form.querySelector(".move-submit").disabled = false;
     });
   });
+
+  var picker = form.querySelector(".message-picker");
+  if (picker) {
+    picker.addEventListener("change", function () {
+      if (!picker.value) { return; }
+      var box = form.elements.evidence;
+      box.value = (box.value.trim() ? box.value.trim() + "\n" : "") + "message:" + picker.value;
+      picker.value = "";
+    });
+  }
 
   form.querySelectorAll(".move-cancel").forEach(function (b) {
     b.addEventListener("click", function () { $dialog.modal("hide"); });
