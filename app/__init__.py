@@ -26,10 +26,11 @@ def create_app(**overrides) -> Flask:
     from .security import CrmSecurityManager
     from .services import audit
     from .views import register_views
+    from .views.dashboard import CrmIndexView
 
     audit.install()
     with app.app_context():
-        appbuilder = AppBuilder(security_manager_class=CrmSecurityManager, update_perms=False)
+        appbuilder = AppBuilder(security_manager_class=CrmSecurityManager, update_perms=False, indexview=CrmIndexView)
         appbuilder.init_app(app, db.session)
         register_views(appbuilder)
         _api_locale(app, appbuilder)

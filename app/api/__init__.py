@@ -5,9 +5,10 @@ def register_apis(appbuilder) -> None:
     from .account import AccountApi
     from .contact import ContactApi
     from .event import OpportunityEventApi
+    from .metrics import MetricsApi
     from .offer import OfferApi
     from .opportunity import OpportunityApi
     from .project import ProjectApi
 
-    for api in (AccountApi, ContactApi, OpportunityApi, OpportunityEventApi, ProjectApi, OfferApi):
+    for api in (AccountApi, ContactApi, OpportunityApi, OpportunityEventApi, ProjectApi, OfferApi, MetricsApi):
         appbuilder.add_api(api)

@@ -18,7 +18,11 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(BoardView, "Board", label=_l("Board"), icon="fa-columns")
     appbuilder.add_view(AccountPageView, "Client accounts", label=_l("Accounts"), icon="fa-building")
     appbuilder.add_view_no_menu(OpportunityPageView)
+    from .dashboard import DashboardView, StallReportView
     from .triage import TriageView
+
+    appbuilder.add_view(DashboardView, "Dashboard", label=_l("Dashboard"), icon="fa-line-chart")
+    appbuilder.add_view(StallReportView, "Why deals stall", label=_l("Why deals stall"), icon="fa-exclamation-triangle")
 
     appbuilder.add_view(TriageView, "Triage", label=_l("Triage"), icon="fa-inbox")
     crm = dict(category="CRM", category_label=_l("Data"), category_icon="fa-database")

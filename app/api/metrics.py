@@ -1,0 +1,109 @@
+"""GET /api/v1/metrics/pipeline, /aging, /win-rate, /sla — the dashboard's figures as JSON."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import g, request
+from flask_appbuilder.api import BaseApi, expose, safe
+from flask_appbuilder.security.decorators import permission_name, protect
+
+from app.services import metrics
+from app.views.helpers import is_manager
+
+PARAMETERS = """
+          parameters:
+          - {in: query, name: from, schema: {type: string, format: date}, description: "period start (default: 90 days ago)"}
+          - {in: query, name: to, schema: {type: string, format: date}, description: "period end, inclusive (default: today)"}
+          - {in: query, name: owner, schema: {type: string}, description: "user id or me (Sales: always themselves)"}"""
+
+
+class MetricsApi(BaseApi):
+    resource_name = "metrics"
+    class_permission_name = "Metrics"
+    method_permission_name = {"pipeline": "read", "aging": "read", "win_rate": "read", "sla": "read"}
+    base_permissions = ["can_read"]
+    allow_browser_login = True
+
+    def _filters(self):
+        today = metrics.utcnow().date()
+        try:
+            start = date.fromisoformat(request.args["from"]) if request.args.get("from") else today - timedelta(days=89)
+            end = date.fromisoformat(request.args["to"]) if request.args.get("to") else today
+        except ValueError:
+            return None, self.response(400, message={"from": ["Dates are YYYY-MM-DD."]})
+        if end < start:
+            return None, self.response(400, message={"to": ["The period ends before it starts."]})
+        owner = request.args.get("owner", "")
+        if not is_manager():
+            owner = str(g.user.id)
+        if owner and not owner.isdigit() and owner != "me":
+            return None, self.response(400, message={"owner": ["A user id or me."]})
+        ids = [int(owner)] if owner.isdigit() else ([g.user.id] if owner == "me" else [])
+        return metrics.MetricFilters(start=start, end=end, owner_ids=ids), None
+
+    def _answer(self, compute):
+        f, error = self._filters()
+        if error:
+            return error
+        return self.response(200, period={"from": f.start.isoformat(), "to": f.end.isoformat()},
+                             owner_user_ids=f.owner_ids, result=compute(f))
+
+    @expose("/pipeline", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("read")
+    def pipeline(self):
+        """Open pipeline by stage and the forecast by month and category.
+        ---
+        get:
+          responses:
+            200: {description: "result: {stages: [{stage, count, amount, weighted}], forecast: [{month, pipeline, best_case, commit, count, weighted}]}"}
+            400: {description: bad filter}
+        """
+        return self._answer(lambda f: {"stages": metrics.pipeline(f), "forecast": metrics.forecast(f)})
+
+    @expose("/aging", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("read")
+    def aging(self):
+        """Days in the current stage (median, p90), rotting deals, time spent in past stages.
+        ---
+        get:
+          responses:
+            200: {description: "result: [{stage, count, median_days, p90_days, threshold_days, rotting, moved_on, past_median_days, past_p90_days}]"}
+            400: {description: bad filter}
+        """
+        return self._answer(metrics.aging)
+
+    @expose("/win-rate", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("read")
+    def win_rate(self):
+        """won / (won + lost) of deals closed in the period, overall, by owner and by source.
+        ---
+        get:
+          responses:
+            200: {description: "result: {overall: {won, lost, rate}, by_owner: [...], by_source: [...]}"}
+            400: {description: bad filter}
+        """
+        return self._answer(metrics.win_rate)
+
+    @expose("/sla", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("read")
+    def sla(self):
+        """Overdue next steps by owner and their list; open deals without a next step.
+        ---
+        get:
+          responses:
+            200: {description: "result: {overdue_total, by_owner, overdue: [...], no_next_step_total, no_next_step: [...]}"}
+            400: {description: bad filter}
+        """
+        return self._answer(metrics.sla)
+
+
+for _method in (MetricsApi.pipeline, MetricsApi.aging, MetricsApi.win_rate, MetricsApi.sla):
+    _method.__doc__ = _method.__doc__.replace("          responses:", PARAMETERS.strip("\n") + "\n          responses:", 1)

@@ -1,0 +1,278 @@
+"""The owner's numbers: pipeline, forecast, aging, win rate, next-step SLA and stalled deals.
+
+Each figure is one SQL aggregate over the whole table (the statement count does not grow with
+the data). Percentiles use PostgreSQL's percentile_cont; on SQLite (the zero-setup default) the
+same figures are computed from the rows of that one query.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+
+from flask import current_app, has_app_context
+from sqlalchemy import and_, case, func, literal, or_, select
+
+from app.extensions import db
+from app.models import Account, Opportunity, OpportunityEvent, User
+from app.models.types import utcnow
+
+from .context import stage_table
+
+SECONDS_PER_DAY = 86400.0
+
+
+@dataclass
+class MetricFilters:
+    start: date
+    end: date  # inclusive
+    owner_ids: list[int] = field(default_factory=list)
+    now: datetime = field(default_factory=utcnow)
+
+    @property
+    def start_at(self) -> datetime:
+        return datetime.combine(self.start, time.min, tzinfo=timezone.utc)
+
+    @property
+    def end_at(self) -> datetime:
+        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=timezone.utc)
+
+
+def default_filters(owner_ids: list[int] | None = None, days: int = 90) -> MetricFilters:
+    today = utcnow().date()
+    return MetricFilters(start=today - timedelta(days=days - 1), end=today, owner_ids=owner_ids or [])
+
+
+def _owner(f: MetricFilters, column=Opportunity.owner_user_id) -> list:
+    return [column.in_(f.owner_ids)] if f.owner_ids else []
+
+
+def _open(f: MetricFilters) -> list:
+    return [Opportunity.status == "open", Opportunity.proposed.is_(False), *_owner(f)]
+
+
+def _is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _days(later, earlier):
+    """Days between two timestamps as a SQL expression (fractional)."""
+    if _is_postgres():
+        return func.extract("epoch", later - earlier) / SECONDS_PER_DAY
+    return func.julianday(later) - func.julianday(earlier)
+
+
+def _money(value) -> Decimal:
+    return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks, as PostgreSQL's percentile_cont."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def rotting_days() -> dict[str, int]:
+    config = current_app.config if has_app_context() else {}
+    return dict(config.get("CRM_ROTTING_DAYS") or {})
+
+
+def no_touch_days() -> int:
+    return int(current_app.config.get("CRM_NO_TOUCH_DAYS", 21)) if has_app_context() else 21
+
+
+# --- pipeline and forecast ------------------------------------------------------------------
+
+def pipeline(f: MetricFilters) -> list[dict]:
+    """Open deals per stage: count, amount and weighted amount (amount × probability)."""
+    amount = func.coalesce(Opportunity.amount_estimate, 0)
+    rows = dict((r[0], r[1:]) for r in db.session.execute(
+        select(Opportunity.stage, func.count(), func.sum(amount), func.sum(amount * func.coalesce(Opportunity.probability, 0)))
+        .where(*_open(f)).group_by(Opportunity.stage)))
+    return [{"stage": s, "count": rows.get(s, (0,))[0], "amount": _money(rows.get(s, (0, 0))[1]),
+             "weighted": _money(rows.get(s, (0, 0, 0))[2])} for s in stage_table().open_stages()]
+
+
+def forecast(f: MetricFilters) -> list[dict]:
+    """Open deals by month of close_date_target, split by forecast category (amount, weighted)."""
+    month = func.to_char(Opportunity.close_date_target, "YYYY-MM") if _is_postgres() \
+        else func.strftime("%Y-%m", Opportunity.close_date_target)
+    amount = func.coalesce(Opportunity.amount_estimate, 0)
+    rows = db.session.execute(
+        select(month.label("month"), Opportunity.forecast_category, func.count(), func.sum(amount),
+               func.sum(amount * func.coalesce(Opportunity.probability, 0)))
+        .where(*_open(f), Opportunity.close_date_target.isnot(None))
+        .group_by(month, Opportunity.forecast_category).order_by(month))
+    months: dict[str, dict] = {}
+    for m, category, count, total, weighted in rows:
+        entry = months.setdefault(m, {"month": m, "pipeline": _money(0), "best_case": _money(0), "commit": _money(0),
+                                      "count": 0, "weighted": _money(0)})
+        if category in ("pipeline", "best_case", "commit"):
+            entry[category] = _money(total)
+        entry["count"] += count
+        entry["weighted"] += _money(weighted)
+    return list(months.values())
+
+
+# --- aging ----------------------------------------------------------------------------------
+
+def aging(f: MetricFilters) -> list[dict]:
+    """Per open stage: days in the current stage (median, p90), deals past the stage's rotting
+    threshold, and how long deals stayed in that stage before moving on (from the history)."""
+    thresholds = rotting_days()
+    current = _days(literal(f.now), Opportunity.stage_entered_at)
+    stages = stage_table().open_stages()
+    now_rows = _stage_percentiles(select(Opportunity.stage, current.label("days")).where(*_open(f)), current)
+    past_rows = _past_stage_percentiles(f)
+    rotting = dict(db.session.execute(
+        select(Opportunity.stage, func.count()).where(*_open(f), or_(*[
+            and_(Opportunity.stage == s, current > thresholds[s]) for s in stages if s in thresholds] or [literal(False)]))
+        .group_by(Opportunity.stage)).all())
+    return [{"stage": s, "count": now_rows.get(s, {}).get("count", 0),
+             "median_days": now_rows.get(s, {}).get("median"), "p90_days": now_rows.get(s, {}).get("p90"),
+             "threshold_days": thresholds.get(s), "rotting": rotting.get(s, 0),
+             "moved_on": past_rows.get(s, {}).get("count", 0), "past_median_days": past_rows.get(s, {}).get("median"),
+             "past_p90_days": past_rows.get(s, {}).get("p90")} for s in stages]
+
+
+def _stage_percentiles(query, value) -> dict[str, dict]:
+    """{stage: {count, median, p90}} of `value` in one aggregate (percentile_cont on PostgreSQL)."""
+    sub = query.subquery()
+    if _is_postgres():
+        rows = db.session.execute(select(sub.c.stage, func.count(), func.percentile_cont(0.5).within_group(sub.c.days),
+                                         func.percentile_cont(0.9).within_group(sub.c.days)).group_by(sub.c.stage))
+        return {s: {"count": n, "median": _round(m), "p90": _round(p)} for s, n, m, p in rows}
+    values: dict[str, list[float]] = {}
+    for stage, days in db.session.execute(select(sub.c.stage, sub.c.days)):
+        values.setdefault(stage, []).append(float(days))
+    return {s: {"count": len(v), "median": _round(percentile(v, 0.5)), "p90": _round(percentile(v, 0.9))}
+            for s, v in values.items()}
+
+
+def _past_stage_percentiles(f: MetricFilters) -> dict[str, dict]:
+    """Time spent in a stage by deals that left it within the period: from one stage_changed
+    event to the previous entry (the previous stage change, or creation)."""
+    entered = func.lag(OpportunityEvent.created_at).over(
+        partition_by=OpportunityEvent.opportunity_id, order_by=(OpportunityEvent.created_at, OpportunityEvent.id))
+    moves = (select(OpportunityEvent.event_type, OpportunityEvent.old_value, OpportunityEvent.created_at.label("left_at"),
+                    entered.label("entered_at"), Opportunity.owner_user_id)
+             .join(Opportunity, Opportunity.id == OpportunityEvent.opportunity_id)
+             .where(OpportunityEvent.event_type.in_(["created", "stage_changed"]), *_owner(f)).subquery())
+    old_stage = moves.c.old_value["stage"].as_string()
+    query = (select(old_stage.label("stage"), _days(moves.c.left_at, moves.c.entered_at).label("days"))
+             .where(moves.c.event_type == "stage_changed", moves.c.entered_at.isnot(None),
+                    moves.c.left_at >= f.start_at, moves.c.left_at < f.end_at))
+    return _stage_percentiles(query, None)
+
+
+def _round(value) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+# --- win rate -------------------------------------------------------------------------------
+
+def win_rate(f: MetricFilters) -> dict:
+    """won / (won + lost) of deals closed in the period: overall, by owner and by source."""
+    closed = [Opportunity.status.in_(["won", "lost"]), Opportunity.closed_at >= f.start_at,
+              Opportunity.closed_at < f.end_at, *_owner(f)]
+    won = func.sum(case((Opportunity.status == "won", 1), else_=0))
+    lost = func.sum(case((Opportunity.status == "lost", 1), else_=0))
+
+    def grouped(key):
+        query = select(key, won, lost).where(*closed).group_by(key) if key is not None else select(won, lost).where(*closed)
+        return db.session.execute(query).all()
+
+    (overall,) = grouped(None)
+    names = dict(db.session.execute(select(User.id, func.trim(User.first_name + literal(" ") + User.last_name))).all())
+    return {"overall": _rate(*overall),
+            "by_owner": [{"owner_user_id": o, "owner": names.get(o), **_rate(w, l)} for o, w, l in grouped(Opportunity.owner_user_id)],
+            "by_source": [{"source": s, **_rate(w, l)} for s, w, l in grouped(Opportunity.source)]}
+
+
+def _rate(won, lost) -> dict:
+    won, lost = int(won or 0), int(lost or 0)
+    return {"won": won, "lost": lost, "rate": round(won / (won + lost), 4) if won + lost else None}
+
+
+# --- next-step SLA --------------------------------------------------------------------------
+
+def sla(f: MetricFilters, limit: int = 200) -> dict:
+    """Overdue next steps by owner and the list of them; open deals with no next step."""
+    overdue = [*_open(f), Opportunity.next_step_due_at < f.now]
+    missing = [*_open(f), Opportunity.next_step_due_at.is_(None)]
+    names = dict(db.session.execute(select(User.id, func.trim(User.first_name + literal(" ") + User.last_name))).all())
+    by_owner = [{"owner_user_id": o, "owner": names.get(o), "overdue": n} for o, n in db.session.execute(
+        select(Opportunity.owner_user_id, func.count()).where(*overdue).group_by(Opportunity.owner_user_id)
+        .order_by(func.count().desc()))]
+    columns = (Opportunity.id, Opportunity.name, Opportunity.stage, Opportunity.owner_user_id, Opportunity.next_step_text,
+               Opportunity.next_step_due_at, Account.name.label("account"))
+    overdue_list = db.session.execute(select(*columns).join(Account, Account.id == Opportunity.account_id).where(*overdue)
+                                      .order_by(Opportunity.next_step_due_at).limit(limit)).all()
+    missing_count = db.session.scalar(select(func.count()).select_from(Opportunity).where(*missing))
+    missing_list = db.session.execute(select(*columns).join(Account, Account.id == Opportunity.account_id).where(*missing)
+                                      .order_by(Opportunity.stage_entered_at).limit(limit)).all()
+    return {"overdue_total": sum(r["overdue"] for r in by_owner), "by_owner": by_owner,
+            "overdue": [_deal(r, names, f.now) for r in overdue_list],
+            "no_next_step_total": missing_count, "no_next_step": [_deal(r, names, f.now) for r in missing_list]}
+
+
+def _deal(row, names, now) -> dict:
+    due = row.next_step_due_at
+    if due is not None and due.tzinfo is None:
+        due = due.replace(tzinfo=timezone.utc)
+    return {"id": str(row.id), "name": row.name, "account": row.account, "stage": row.stage,
+            "owner_user_id": row.owner_user_id, "owner": names.get(row.owner_user_id),
+            "next_step_text": row.next_step_text, "next_step_due_at": due.isoformat() if due else None,
+            "days_overdue": (now - due).days if due and due < now else 0}
+
+
+# --- why deals stall ------------------------------------------------------------------------
+
+REASONS = ("overdue", "no_next_step", "past_threshold", "no_touch")
+
+
+def stalled(f: MetricFilters) -> list[dict]:
+    """Every open deal that is overdue, has no next step, sits past its stage threshold or had no
+    touch for CRM_NO_TOUCH_DAYS, with its reasons and days (one statement), ordered by owner."""
+    thresholds, quiet = rotting_days(), no_touch_days()
+    last_event = (select(func.max(OpportunityEvent.created_at)).where(OpportunityEvent.opportunity_id == Opportunity.id)
+                  .correlate(Opportunity).scalar_subquery())
+    in_stage = _days(literal(f.now), Opportunity.stage_entered_at)
+    threshold = case(*[(Opportunity.stage == s, d) for s, d in thresholds.items()], else_=None)
+    touch = case((or_(Account.last_touch_at.is_(None), last_event > Account.last_touch_at), last_event),
+                 else_=Account.last_touch_at)
+    rows = db.session.execute(
+        select(Opportunity.id, Opportunity.name, Opportunity.stage, Opportunity.owner_user_id,
+               Opportunity.next_step_text, Opportunity.next_step_due_at, Account.name.label("account"),
+               in_stage.label("days_in_stage"), threshold.label("threshold"), touch.label("last_touch"))
+        .join(Account, Account.id == Opportunity.account_id).where(*_open(f))
+        .where(or_(Opportunity.next_step_due_at < f.now, Opportunity.next_step_due_at.is_(None),
+                   in_stage > threshold, touch.is_(None), touch < f.now - timedelta(days=quiet)))
+        .order_by(Opportunity.owner_user_id, Opportunity.next_step_due_at.asc().nulls_first())).all()
+    names = dict(db.session.execute(select(User.id, func.trim(User.first_name + literal(" ") + User.last_name))).all())
+    return [_stall(r, names, f.now, quiet) for r in rows]
+
+
+def _stall(row, names, now, quiet) -> dict:
+    def aware(value):
+        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
+    due, touched = aware(row.next_step_due_at), aware(row.last_touch)
+    days_in_stage = int(float(row.days_in_stage or 0))
+    reasons = []
+    if due is not None and due < now:
+        reasons.append(("overdue", (now - due).days))
+    if due is None:
+        reasons.append(("no_next_step", days_in_stage))
+    if row.threshold is not None and float(row.days_in_stage or 0) > row.threshold:
+        reasons.append(("past_threshold", days_in_stage))
+    if touched is None or touched < now - timedelta(days=quiet):
+        reasons.append(("no_touch", (now - touched).days if touched else None))
+    return {"id": str(row.id), "name": row.name, "account": row.account, "stage": row.stage,
+            "owner_user_id": row.owner_user_id, "owner": names.get(row.owner_user_id),
+            "days_in_stage": days_in_stage, "reasons": [{"reason": r, "days": d} for r, d in reasons]}
