@@ -127,7 +127,7 @@ def aging(f: MetricFilters) -> list[dict]:
     thresholds = rotting_days()
     current = _days(literal(f.now), Opportunity.stage_entered_at)
     stages = stage_table().open_stages()
-    now_rows = _stage_percentiles(select(Opportunity.stage, current.label("days")).where(*_open(f)), current)
+    now_rows = _stage_percentiles(select(Opportunity.stage, current.label("days")).where(*_open(f)))
     past_rows = _past_stage_percentiles(f)
     rotting = dict(db.session.execute(
         select(Opportunity.stage, func.count()).where(*_open(f), or_(*[
@@ -140,7 +140,7 @@ def aging(f: MetricFilters) -> list[dict]:
              "past_p90_days": past_rows.get(s, {}).get("p90")} for s in stages]
 
 
-def _stage_percentiles(query, value) -> dict[str, dict]:
+def _stage_percentiles(query) -> dict[str, dict]:
     """{stage: {count, median, p90}} of `value` in one aggregate (percentile_cont on PostgreSQL)."""
     sub = query.subquery()
     if _is_postgres():
@@ -159,15 +159,20 @@ def _past_stage_percentiles(f: MetricFilters) -> dict[str, dict]:
     event to the previous entry (the previous stage change, or creation)."""
     entered = func.lag(OpportunityEvent.created_at).over(
         partition_by=OpportunityEvent.opportunity_id, order_by=(OpportunityEvent.created_at, OpportunityEvent.id))
+    moved_in_period = (select(OpportunityEvent.opportunity_id)
+                       .join(Opportunity, Opportunity.id == OpportunityEvent.opportunity_id)
+                       .where(OpportunityEvent.event_type == "stage_changed", OpportunityEvent.created_at >= f.start_at,
+                              OpportunityEvent.created_at < f.end_at, *_owner(f)))
     moves = (select(OpportunityEvent.event_type, OpportunityEvent.old_value, OpportunityEvent.created_at.label("left_at"),
-                    entered.label("entered_at"), Opportunity.owner_user_id)
-             .join(Opportunity, Opportunity.id == OpportunityEvent.opportunity_id)
-             .where(OpportunityEvent.event_type.in_(["created", "stage_changed"]), *_owner(f)).subquery())
+                    entered.label("entered_at"))
+             .where(OpportunityEvent.event_type.in_(["created", "stage_changed"]),
+                    OpportunityEvent.opportunity_id.in_(moved_in_period))
+             .subquery())
     old_stage = moves.c.old_value["stage"].as_string()
     query = (select(old_stage.label("stage"), _days(moves.c.left_at, moves.c.entered_at).label("days"))
              .where(moves.c.event_type == "stage_changed", moves.c.entered_at.isnot(None),
                     moves.c.left_at >= f.start_at, moves.c.left_at < f.end_at))
-    return _stage_percentiles(query, None)
+    return _stage_percentiles(query)
 
 
 def _round(value) -> float | None:
@@ -236,16 +241,15 @@ def _deal(row, names, now) -> dict:
 REASONS = ("overdue", "no_next_step", "past_threshold", "no_touch")
 
 
-def stalled(f: MetricFilters) -> list[dict]:
+def stalled(f: MetricFilters, limit: int | None = None) -> list[dict]:
     """Every open deal that is overdue, has no next step, sits past its stage threshold or had no
     touch for CRM_NO_TOUCH_DAYS, with its reasons and days (one statement), ordered by owner."""
     thresholds, quiet = rotting_days(), no_touch_days()
-    last_event = (select(func.max(OpportunityEvent.created_at)).where(OpportunityEvent.opportunity_id == Opportunity.id)
-                  .correlate(Opportunity).scalar_subquery())
     in_stage = _days(literal(f.now), Opportunity.stage_entered_at)
     threshold = case(*[(Opportunity.stage == s, d) for s, d in thresholds.items()], else_=None)
-    touch = case((or_(Account.last_touch_at.is_(None), last_event > Account.last_touch_at), last_event),
-                 else_=Account.last_touch_at)
+    # The account's last touch moves with every audit event, note and client message of its
+    # deals (the session hook and the inbound ingest keep it), so it is the deal's last touch too.
+    touch = Account.last_touch_at
     rows = db.session.execute(
         select(Opportunity.id, Opportunity.name, Opportunity.stage, Opportunity.owner_user_id,
                Opportunity.next_step_text, Opportunity.next_step_due_at, Account.name.label("account"),
@@ -253,7 +257,8 @@ def stalled(f: MetricFilters) -> list[dict]:
         .join(Account, Account.id == Opportunity.account_id).where(*_open(f))
         .where(or_(Opportunity.next_step_due_at < f.now, Opportunity.next_step_due_at.is_(None),
                    in_stage > threshold, touch.is_(None), touch < f.now - timedelta(days=quiet)))
-        .order_by(Opportunity.owner_user_id, Opportunity.next_step_due_at.asc().nulls_first())).all()
+        .order_by(Opportunity.owner_user_id, Opportunity.next_step_due_at.asc().nulls_first(), Opportunity.id)
+        .limit(limit)).all()
     names = dict(db.session.execute(select(User.id, func.trim(User.first_name + literal(" ") + User.last_name))).all())
     return [_stall(r, names, f.now, quiet) for r in rows]
 

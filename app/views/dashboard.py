@@ -67,6 +67,9 @@ class DashboardView(BaseView):
             **template_helpers())
 
 
+REPORT_LIMIT = 500  # the page shows this many; the CSV has every stalled deal
+
+
 class StallReportView(BaseView):
     route_base = "/stall"
     default_view = "index"
@@ -79,12 +82,15 @@ class StallReportView(BaseView):
     def index(self):
         """Stalled deals grouped by owner, with the reasons and the days."""
         f, owner, errors = metric_filters()
-        rows = metrics.stalled(f)
+        rows = metrics.stalled(f, limit=REPORT_LIMIT + 1)
+        truncated = len(rows) > REPORT_LIMIT
+        rows = rows[:REPORT_LIMIT]
         groups: dict = {}
         for row in rows:
             groups.setdefault(row["owner"] or "—", []).append(row)
         users = db.session.query(User.id, User.first_name, User.last_name).order_by(User.first_name).all()
-        return self.render_template("stall/index.html", groups=groups, total=len(rows), f=f, owner=owner, errors=errors,
+        return self.render_template("stall/index.html", groups=groups, total=len(rows), truncated=truncated,
+                                    limit=REPORT_LIMIT, f=f, owner=owner, errors=errors,
                                     users=users, labels=plain_labels(), no_touch_days=metrics.no_touch_days(),
                                     **template_helpers())
 
