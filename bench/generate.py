@@ -80,7 +80,7 @@ STEPS = [
     """CREATE TEMP TABLE bench_opps AS SELECT id, stage, owner_user_id, created_at, row_number() OVER (ORDER BY id) AS n FROM opportunities""",
     # events: `per` events for every deal (created, then stage moves, next-step changes and notes)
     """INSERT INTO opportunity_events (id, opportunity_id, event_type, old_value, new_value, actor_user_id,
-                                       evidence_refs, created_at)
+                                       evidence_refs, created_at, previous_stage_entered_at)
        SELECT gen_random_uuid(), o.id,
               CASE WHEN k = 0 THEN 'created' WHEN k % 3 = 1 THEN 'stage_changed' WHEN k % 3 = 2 THEN 'next_step_changed'
                    ELSE 'note_added' END,
@@ -89,12 +89,13 @@ STEPS = [
                    WHEN k % 3 = 2 THEN jsonb_build_object('next_step_text', 'Call') ELSE jsonb_build_object('text', 'Spoke to the client') END,
               o.owner_user_id,
               CASE WHEN k = 0 THEN '[]'::jsonb ELSE '[{"type": "note", "text": "bench"}]'::jsonb END,
-              o.created_at + k * interval '1 day'
+              o.created_at + k * interval '1 day',
+              CASE WHEN k % 3 = 1 THEN o.created_at + greatest(k - 3, 0) * interval '1 day' END
        FROM bench_opps o CROSS JOIN generate_series(0, :per - 1) k""",
     """INSERT INTO projects (id, account_id, name, status, created_at, updated_at)
        SELECT gen_random_uuid(), a.id, 'Project ' || a.n, (ARRAY['active','planned','done','paused'])[1 + a.n % 4], now(), now()
        FROM bench_accounts a WHERE a.n % 4 = 0""",
-    "ANALYZE",
+    "VACUUM ANALYZE",  # what autovacuum does on a live database: fresh statistics and visibility map
 ]
 
 

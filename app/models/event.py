@@ -28,6 +28,8 @@ class OpportunityEvent(UUIDPk, Model):
     new_value: Mapped[dict | None] = mapped_column(JSONType)
     actor_user_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("ab_user.id"))
     evidence_refs: Mapped[list] = mapped_column(JSONType, nullable=False, default=list)
+    # On stage_changed: when the deal had entered the stage it left (aging of past stages).
+    previous_stage_entered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.now()
     )

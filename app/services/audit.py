@@ -98,6 +98,7 @@ def _check_version(opp: Opportunity, ctx) -> None:
 
 def _audit(session: Session, opp: Opportunity, old: dict | None, actor_id: int) -> None:
     ctx = current_context()
+    entered_before = _old_value(opp, "stage_entered_at") if old is not None else None
     if old is not None:
         _check_version(opp, ctx)
     _apply_stage_defaults(opp, old)
@@ -113,6 +114,7 @@ def _audit(session: Session, opp: Opportunity, old: dict | None, actor_id: int) 
             opportunity_id=opp.id, event_type=event_type, old_value=old_value, new_value=new_value,
             actor_user_id=actor_id, evidence_refs=list(ctx.evidence_refs) if event_type != "created" else [],
             created_at=ctx.at or utcnow(),
+            previous_stage_entered_at=entered_before if event_type == "stage_changed" else None,
         )
         session.add(audit_row)
         session.info.setdefault(WRITTEN_EVENTS, []).append(audit_row)

@@ -127,12 +127,11 @@ def aging(f: MetricFilters) -> list[dict]:
     thresholds = rotting_days()
     current = _days(literal(f.now), Opportunity.stage_entered_at)
     stages = stage_table().open_stages()
-    now_rows = _stage_percentiles(select(Opportunity.stage, current.label("days")).where(*_open(f)))
+    threshold = case(*[(Opportunity.stage == s, d) for s, d in thresholds.items()], else_=None)
+    now_rows = _stage_percentiles(select(Opportunity.stage, current.label("days"), threshold.label("threshold"))
+                                  .where(*_open(f)))
     past_rows = _past_stage_percentiles(f)
-    rotting = dict(db.session.execute(
-        select(Opportunity.stage, func.count()).where(*_open(f), or_(*[
-            and_(Opportunity.stage == s, current > thresholds[s]) for s in stages if s in thresholds] or [literal(False)]))
-        .group_by(Opportunity.stage)).all())
+    rotting = {s: row.get("over", 0) for s, row in now_rows.items()}
     return [{"stage": s, "count": now_rows.get(s, {}).get("count", 0),
              "median_days": now_rows.get(s, {}).get("median"), "p90_days": now_rows.get(s, {}).get("p90"),
              "threshold_days": thresholds.get(s), "rotting": rotting.get(s, 0),
@@ -141,37 +140,36 @@ def aging(f: MetricFilters) -> list[dict]:
 
 
 def _stage_percentiles(query) -> dict[str, dict]:
-    """{stage: {count, median, p90}} of `value` in one aggregate (percentile_cont on PostgreSQL)."""
+    """{stage: {count, median, p90, over}} of `days` in one aggregate (percentile_cont on
+    PostgreSQL); `over` counts rows past their `threshold` column when the query has one."""
     sub = query.subquery()
+    has_threshold = "threshold" in sub.c
     if _is_postgres():
+        over = func.count().filter(sub.c.days > sub.c.threshold) if has_threshold else literal(0)
         rows = db.session.execute(select(sub.c.stage, func.count(), func.percentile_cont(0.5).within_group(sub.c.days),
-                                         func.percentile_cont(0.9).within_group(sub.c.days)).group_by(sub.c.stage))
-        return {s: {"count": n, "median": _round(m), "p90": _round(p)} for s, n, m, p in rows}
+                                         func.percentile_cont(0.9).within_group(sub.c.days), over).group_by(sub.c.stage))
+        return {s: {"count": n, "median": _round(m), "p90": _round(p), "over": o} for s, n, m, p, o in rows}
     values: dict[str, list[float]] = {}
-    for stage, days in db.session.execute(select(sub.c.stage, sub.c.days)):
-        values.setdefault(stage, []).append(float(days))
-    return {s: {"count": len(v), "median": _round(percentile(v, 0.5)), "p90": _round(percentile(v, 0.9))}
-            for s, v in values.items()}
+    over_counts: dict[str, int] = {}
+    columns = [sub.c.stage, sub.c.days] + ([sub.c.threshold] if has_threshold else [])
+    for row in db.session.execute(select(*columns)):
+        values.setdefault(row[0], []).append(float(row[1]))
+        if has_threshold and row[2] is not None and float(row[1]) > row[2]:
+            over_counts[row[0]] = over_counts.get(row[0], 0) + 1
+    return {s: {"count": len(v), "median": _round(percentile(v, 0.5)), "p90": _round(percentile(v, 0.9)),
+                "over": over_counts.get(s, 0)} for s, v in values.items()}
 
 
 def _past_stage_percentiles(f: MetricFilters) -> dict[str, dict]:
-    """Time spent in a stage by deals that left it within the period: from one stage_changed
-    event to the previous entry (the previous stage change, or creation)."""
-    entered = func.lag(OpportunityEvent.created_at).over(
-        partition_by=OpportunityEvent.opportunity_id, order_by=(OpportunityEvent.created_at, OpportunityEvent.id))
-    moved_in_period = (select(OpportunityEvent.opportunity_id)
-                       .join(Opportunity, Opportunity.id == OpportunityEvent.opportunity_id)
-                       .where(OpportunityEvent.event_type == "stage_changed", OpportunityEvent.created_at >= f.start_at,
-                              OpportunityEvent.created_at < f.end_at, *_owner(f)))
-    moves = (select(OpportunityEvent.event_type, OpportunityEvent.old_value, OpportunityEvent.created_at.label("left_at"),
-                    entered.label("entered_at"))
-             .where(OpportunityEvent.event_type.in_(["created", "stage_changed"]),
-                    OpportunityEvent.opportunity_id.in_(moved_in_period))
-             .subquery())
-    old_stage = moves.c.old_value["stage"].as_string()
-    query = (select(old_stage.label("stage"), _days(moves.c.left_at, moves.c.entered_at).label("days"))
-             .where(moves.c.event_type == "stage_changed", moves.c.entered_at.isnot(None),
-                    moves.c.left_at >= f.start_at, moves.c.left_at < f.end_at))
+    """Time spent in a stage by deals that left it within the period: each stage_changed event
+    carries when the deal had entered the stage it left."""
+    old_stage = OpportunityEvent.old_value["stage"].as_string()
+    query = (select(old_stage.label("stage"),
+                    _days(OpportunityEvent.created_at, OpportunityEvent.previous_stage_entered_at).label("days"))
+             .where(OpportunityEvent.event_type == "stage_changed", OpportunityEvent.created_at >= f.start_at,
+                    OpportunityEvent.created_at < f.end_at, OpportunityEvent.previous_stage_entered_at.isnot(None)))
+    if f.owner_ids:
+        query = query.join(Opportunity, Opportunity.id == OpportunityEvent.opportunity_id).where(*_owner(f))
     return _stage_percentiles(query)
 
 
