@@ -60,7 +60,7 @@ class MetricsApi(BaseApi):
             200: {description: "result: {stages: [{stage, count, amount, weighted}], forecast: [{month, pipeline, best_case, commit, count, weighted}]}"}
             400: {description: bad filter}
         """
-        return self._answer(lambda f: {"stages": metrics.pipeline(f), "forecast": metrics.forecast(f)})
+        return self._answer(lambda f: dict(zip(("stages", "forecast"), metrics.pipeline_and_forecast(f))))
 
     @expose("/aging", methods=["GET"])
     @protect()

@@ -88,35 +88,45 @@ def no_touch_days() -> int:
 
 # --- pipeline and forecast ------------------------------------------------------------------
 
-def pipeline(f: MetricFilters) -> list[dict]:
-    """Open deals per stage: count, amount and weighted amount (amount × probability)."""
-    amount = func.coalesce(Opportunity.amount_estimate, 0)
-    rows = dict((r[0], r[1:]) for r in db.session.execute(
-        select(Opportunity.stage, func.count(), func.sum(amount), func.sum(amount * func.coalesce(Opportunity.probability, 0)))
-        .where(*_open(f)).group_by(Opportunity.stage)))
-    return [{"stage": s, "count": rows.get(s, (0,))[0], "amount": _money(rows.get(s, (0, 0))[1]),
-             "weighted": _money(rows.get(s, (0, 0, 0))[2])} for s in stage_table().open_stages()]
-
-
-def forecast(f: MetricFilters) -> list[dict]:
-    """Open deals by month of close_date_target, split by forecast category (amount, weighted)."""
+def pipeline_and_forecast(f: MetricFilters) -> tuple[list[dict], list[dict]]:
+    """One aggregate over the open deals gives both: per stage count, amount and weighted amount
+    (amount × probability), and per month of close_date_target the amount of each forecast
+    category (pipeline / best_case / commit) with the weighted sum."""
     month = func.to_char(Opportunity.close_date_target, "YYYY-MM") if _is_postgres() \
         else func.strftime("%Y-%m", Opportunity.close_date_target)
     amount = func.coalesce(Opportunity.amount_estimate, 0)
     rows = db.session.execute(
-        select(month.label("month"), Opportunity.forecast_category, func.count(), func.sum(amount),
+        select(Opportunity.stage, month, Opportunity.forecast_category, func.count(), func.sum(amount),
                func.sum(amount * func.coalesce(Opportunity.probability, 0)))
-        .where(*_open(f), Opportunity.close_date_target.isnot(None))
-        .group_by(month, Opportunity.forecast_category).order_by(month))
+        .where(*_open(f)).group_by(Opportunity.stage, month, Opportunity.forecast_category)).all()
+    stages = {s: {"stage": s, "count": 0, "amount": _money(0), "weighted": _money(0)} for s in stage_table().open_stages()}
     months: dict[str, dict] = {}
-    for m, category, count, total, weighted in rows:
-        entry = months.setdefault(m, {"month": m, "pipeline": _money(0), "best_case": _money(0), "commit": _money(0),
-                                      "count": 0, "weighted": _money(0)})
-        if category in ("pipeline", "best_case", "commit"):
-            entry[category] = _money(total)
+    for stage, m, category, count, total, weighted in rows:
+        entry = stages.setdefault(stage, {"stage": stage, "count": 0, "amount": _money(0), "weighted": _money(0)})
         entry["count"] += count
-        entry["weighted"] += _money(weighted)
-    return list(months.values())
+        entry["amount"] += _money(total)
+        entry["weighted"] += Decimal(weighted or 0)
+        if m is None:
+            continue
+        month_entry = months.setdefault(m, {"month": m, "pipeline": _money(0), "best_case": _money(0),
+                                            "commit": _money(0), "count": 0, "weighted": Decimal(0)})
+        if category in ("pipeline", "best_case", "commit"):
+            month_entry[category] += _money(total)
+        month_entry["count"] += count
+        month_entry["weighted"] += Decimal(weighted or 0)
+    for entry in list(stages.values()) + list(months.values()):
+        entry["weighted"] = _money(entry["weighted"])
+    return list(stages.values()), [months[m] for m in sorted(months)]
+
+
+def pipeline(f: MetricFilters) -> list[dict]:
+    """Open deals per stage: count, amount and weighted amount."""
+    return pipeline_and_forecast(f)[0]
+
+
+def forecast(f: MetricFilters) -> list[dict]:
+    """Open deals by month of close_date_target, split by forecast category."""
+    return pipeline_and_forecast(f)[1]
 
 
 # --- aging ----------------------------------------------------------------------------------

@@ -57,12 +57,12 @@ class DashboardView(BaseView):
         """Pipeline, forecast, aging, win rate and next-step SLA for the period and owner."""
         f, owner, errors = metric_filters()
         labels = plain_labels()
-        pipe = metrics.pipeline(f)
+        pipe, forecast = metrics.pipeline_and_forecast(f)
         users = db.session.query(User.id, User.first_name, User.last_name).order_by(User.first_name).all() \
             if is_manager() else []
         return self.render_template(
             "dashboard/index.html", f=f, owner=owner, errors=errors, users=users, labels=labels,
-            pipeline=pipe, pipeline_bars=bars(pipe, "amount", "stage", labels), forecast=metrics.forecast(f),
+            pipeline=pipe, pipeline_bars=bars(pipe, "amount", "stage", labels), forecast=forecast,
             aging=metrics.aging(f), win=metrics.win_rate(f), sla=metrics.sla(f, limit=20), manager=is_manager(),
             **template_helpers())
 
