@@ -143,3 +143,23 @@ def api(client):
             cache[role] = {"Authorization": f"Bearer {api_token(client, role)}"}
         return cache[role]
     return headers
+
+
+def count_statements(app, client, *urls) -> int:
+    """SQL statements the app runs to answer GET requests for `urls` (each must answer 200)."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    seen = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda *args: seen.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 200, url
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return len(seen)

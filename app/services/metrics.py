@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 from flask import current_app, has_app_context
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import case, func, literal, or_, select
 
 from app.extensions import db
 from app.models import Account, Opportunity, OpportunityEvent, User

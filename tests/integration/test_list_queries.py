@@ -1,8 +1,8 @@
 """Generated list pages issue the same number of SQL statements for 5 rows and for 50."""
 import pytest
-from sqlalchemy import event
 
 from app.extensions import db
+from tests.conftest import count_statements
 from app.models import Account, Contact, Opportunity, Project
 from app.services.context import change_context
 
@@ -18,27 +18,13 @@ def _fill(app, users, n, start=0):
         db.session.commit()
 
 
-def _count(app, client, url):
-    statements = []
-    with app.app_context():
-        engine = db.engine
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    assert response.status_code == 200
-    return len(statements)
-
-
 @pytest.mark.parametrize("url", ["/accountview/list/?psize_AccountView=50", "/contactview/list/?psize_ContactView=50",
                                  "/opportunityview/list/?psize_OpportunityView=50", "/projectview/list/?psize_ProjectView=50",
                                  "/opportunityeventview/list/?psize_OpportunityEventView=50"])
 def test_list_page_statement_count_does_not_grow_with_rows(app, client, as_role, clean_db, users, url):
     as_role("Admin")
     _fill(app, users, 5)
-    small = _count(app, client, url)
+    small = count_statements(app, client, url)
     _fill(app, users, 45, start=5)
-    large = _count(app, client, url)
+    large = count_statements(app, client, url)
     assert small == large, (small, large)

@@ -4,17 +4,17 @@ import csv
 import io
 import random
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Account, Opportunity, OpportunityEvent
 from app.services import metrics
 from app.services.context import change_context
-from tests.conftest import USE_SQLITE
+from tests.conftest import USE_SQLITE, count_statements
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 SOURCES = ["referral", "website", "telegram", None]
@@ -212,17 +212,7 @@ def test_dashboard_statements_do_not_grow_with_the_data(app, client, as_role, cl
     as_role("Owner")
 
     def count():
-        seen = []
-        with app.app_context():
-            engine = db.engine
-        listener = lambda *a: seen.append(1)  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            assert client.get("/dashboard/").status_code == 200
-            assert client.get("/stall/").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-        return len(seen)
+        return count_statements(app, client, "/dashboard/", "/stall/")
 
     fill(app, users, 5, seed=1)
     small = count()

@@ -3,9 +3,10 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.extensions import db
+from tests.conftest import count_statements
 from app.models import Account, Offer, Opportunity, OpportunityEvent, Project
 from app.services.context import change_context
 
@@ -29,20 +30,6 @@ def fill(app, users, n, start=0):
             db.session.scalar(select(Opportunity.id).order_by(Opportunity.name))
 
 
-def statements(app, client, url):
-    seen = []
-    with app.app_context():
-        engine = db.engine
-    listener = lambda *args: seen.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    assert response.status_code == 200, url
-    return len(seen)
-
-
 def test_board_columns_aggregate_the_whole_column_and_show_25_cards(app, client, as_role, clean_db, users):
     fill(app, users, 30)
     as_role("Sales")
@@ -62,13 +49,13 @@ def test_board_columns_aggregate_the_whole_column_and_show_25_cards(app, client,
 def test_pages_issue_the_same_number_of_statements_for_5_and_40_accounts(app, client, as_role, clean_db, users, url_of):
     as_role("Owner")
     acc, opp = fill(app, users, 5)
-    small = statements(app, client, url_of(acc, opp))
+    small = count_statements(app, client, url_of(acc, opp))
     fill(app, users, 35, start=5)
     with app.app_context(), change_context(actor_id=users["Sales"], evidence_refs=NOTE):
         for o in db.session.scalars(select(Opportunity).where(Opportunity.account_id == acc)):
             o.amount_estimate = Decimal("70000")
         db.session.commit()
-    large = statements(app, client, url_of(acc, opp))
+    large = count_statements(app, client, url_of(acc, opp))
     assert small == large, (small, large)
     if "board" in url_of(acc, opp):
         assert large <= 10
