@@ -22,6 +22,7 @@ PAGE = 25
 class BoardFilters:
     owner_ids: list[int] = field(default_factory=list)
     account_id: uuid.UUID | None = None
+    account_name: str | None = None
     forecast_category: str | None = None
     search: str | None = None
     closed_days: int = 30
@@ -76,6 +77,8 @@ def _where(f: BoardFilters, now: datetime, proposed: bool = False, semantic: str
         clauses.append(Opportunity.owner_user_id.in_(f.owner_ids))
     if f.account_id:
         clauses.append(Opportunity.account_id == f.account_id)
+    if f.account_name:
+        clauses.append(func.lower(Account.name).like(f"%{f.account_name.strip().lower()}%"))
     if f.forecast_category:
         clauses.append(Opportunity.forecast_category == f.forecast_category)
     if f.search:
@@ -115,7 +118,7 @@ def summaries(f: BoardFilters, now: datetime | None = None) -> dict[str, dict]:
     query = (select(Opportunity.stage, func.count(), func.sum(amount),
                     func.sum(amount * func.coalesce(Opportunity.probability, 0)))
              .where(and_(*_where(f, now))).group_by(Opportunity.stage))
-    if f.search:
+    if f.search or f.account_name:
         query = query.join(Account, Account.id == Opportunity.account_id)
     rows = db.session.execute(query)
     result = {s: {"count": 0, "amount": Decimal(0), "weighted": Decimal(0)} for s in stage_table().names()}

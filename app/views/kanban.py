@@ -28,7 +28,9 @@ def board_filters() -> tuple[board.BoardFilters, str]:
     elif owner.isdigit():
         ids = [int(owner)]
     category = request.args.get("forecast_category")
+    account = request.args.get("account") or ""
     return board.BoardFilters(owner_ids=ids, account_id=arg_uuid("account"),
+                              account_name=account.strip() or None if arg_uuid("account") is None else None,
                               forecast_category=category if category in FORECAST_CATEGORIES else None,
                               search=(request.args.get("q") or "").strip() or None), owner
 

@@ -131,3 +131,18 @@ def test_quick_actions_on_the_account_page(app, client, as_role, clean_db, users
     assert "Anna" in page and "ЛПР" in page and "Upsell" in page and "250,000 RUB" in page
     with app.app_context():
         assert db.session.scalar(select(Opportunity.amount_estimate).where(Opportunity.name == "Upsell")) == Decimal("250000.50")
+
+
+def test_board_filters_by_account_forecast_category_and_search(app, client, as_role, clean_db, users):
+    acc, _ = fill(app, users, 3)
+    as_role("Owner")
+
+    def shown(query):
+        return client.get(f"/board/?owner=all&{query}").get_data(as_text=True).count("data-opportunity-id=")
+    assert shown("") == 6
+    assert shown(f"account={acc}") == 2
+    assert shown("account=Account 001") == 2
+    assert shown("forecast_category=pipeline") == 6 and shown("forecast_category=commit") == 0
+    assert shown("q=qualified 2") == 1
+    as_role("Sales")
+    assert client.get("/board/").get_data(as_text=True).count("data-opportunity-id=") == 6  # all Sales' own
