@@ -18,6 +18,10 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(BoardView, "Board", label=_l("Board"), icon="fa-columns")
     appbuilder.add_view(AccountPageView, "Client accounts", label=_l("Accounts"), icon="fa-building")
     appbuilder.add_view_no_menu(OpportunityPageView)
+    from .lookup import AccountLookupView, OpportunityLookupView
+
+    appbuilder.add_view_no_menu(AccountLookupView)
+    appbuilder.add_view_no_menu(OpportunityLookupView)
     from .dashboard import DashboardView, StallReportView
     from .triage import TriageView
 

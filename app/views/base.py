@@ -58,6 +58,8 @@ class CrmModelView(ModelView):
     """ModelView whose add/edit run the domain rules and map refusals onto the form."""
 
     method_permission_name = VIEW_PERMISSIONS
+    add_template = "crm/add.html"  # generated forms plus the search-as-you-type relation fields
+    edit_template = "crm/edit.html"
     base_permissions = ["can_read", "can_write", "can_delete"]
     page_size = 25
     formatters_columns = {**{c: _local_datetime for c in DATETIME_COLUMNS}, **{c: _local_date for c in DATE_COLUMNS}}

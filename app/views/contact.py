@@ -6,7 +6,7 @@ from app.domain.accounts import is_valid_email, normalise_email
 from app.models import Contact
 
 from .base import CrmModelView
-from .fields import TagListField
+from .fields import TagListField, account_field
 from .labels import COLUMN_LABELS
 from .validators import UniqueLower
 
@@ -30,10 +30,10 @@ class ContactView(CrmModelView):
                     "created_at", "updated_at"]
     add_columns = ["account", "name", "email", "phone", "telegram_handle", "role_tags", "influence_score"]
     edit_columns = add_columns
-    search_columns = ["name", "email", "phone", "account"]
+    search_columns = ["name", "email", "phone"]
     order_columns = ["name", "email", "influence_score"]
     base_order = ("name", "asc")
-    add_form_extra_fields = {"role_tags": TagListField(_l("Role tags"), description=_l("Comma separated, e.g. decision maker, budget"))}
+    add_form_extra_fields = {"account": account_field(), "role_tags": TagListField(_l("Role tags"), description=_l("Comma separated, e.g. decision maker, budget"))}
     edit_form_extra_fields = add_form_extra_fields
     validators_columns = {
         "email": [Optional(), valid_email,

@@ -19,5 +19,5 @@ class OpportunityEventView(CrmModelView):
     label_columns = COLUMN_LABELS
     list_columns = ["created_at", "opportunity", "event_type", "actor", "old_value", "new_value"]
     show_columns = ["created_at", "opportunity", "event_type", "actor", "old_value", "new_value", "evidence_refs"]
-    search_columns = ["event_type", "opportunity", "actor", "created_at"]
+    search_columns = ["event_type", "actor", "created_at"]
     base_order = ("created_at", "desc")

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
-from wtforms import SelectField, StringField
+from flask_babel import lazy_gettext as _l
+from wtforms import Field, SelectField, StringField
 from wtforms.validators import DataRequired, Optional
 
 
@@ -34,6 +35,65 @@ def enum_select(label, values, default=None, optional=False) -> SelectField:
                        coerce=lambda v: v or None)
 
 
+def account_field() -> "RecordSelectField":
+    from wtforms.validators import InputRequired
+
+    from app.models import Account
+
+    return RecordSelectField(_l("Account"), [InputRequired()], model=Account, url_endpoint="AccountLookupView.index")
+
+
+def opportunity_field() -> "RecordSelectField":
+    from wtforms.validators import InputRequired
+
+    from app.models import Opportunity
+
+    return RecordSelectField(_l("Opportunity"), [InputRequired()], model=Opportunity,
+                             url_endpoint="OpportunityLookupView.index")
+
+
 def enum_fields(**specs) -> dict:
     """form_extra_fields for enum columns: name=(label, values, default)."""
     return {name: enum_select(*spec) for name, spec in specs.items()}
+
+
+class RecordSelectWidget:
+    """A <select> holding only the chosen record; the browser asks the lookup URL while typing
+    (select2 with ajax), so a form never carries a whole table."""
+
+    def __init__(self, url_endpoint: str):
+        self.url_endpoint = url_endpoint
+
+    def __call__(self, field, **kwargs):
+        from flask import url_for
+        from markupsafe import Markup, escape
+
+        current = field.data
+        option = f'<option value="{escape(current.id)}" selected>{escape(current)}</option>' if current is not None else ""
+        return Markup(f'<select class="form-control record-select" id="{escape(field.id)}" name="{escape(field.name)}" '
+                      f'data-url="{escape(url_for(self.url_endpoint))}"><option value=""></option>{option}</select>')
+
+
+class RecordSelectField(Field):
+    """A many-to-one relation chosen by search (accounts, opportunities)."""
+
+    def __init__(self, label=None, validators=None, model=None, url_endpoint=None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.model = model
+        self.widget = RecordSelectWidget(url_endpoint)
+
+    def process_formdata(self, valuelist) -> None:
+        import uuid
+
+        from app.extensions import db
+
+        raw = valuelist[0] if valuelist else ""
+        self.data = None
+        if not raw:
+            return
+        try:
+            self.data = db.session.get(self.model, uuid.UUID(raw))
+        except ValueError:
+            self.data = None
+        if self.data is None:
+            raise ValueError(_l("Not a valid choice."))

@@ -6,7 +6,7 @@ from app.models import Offer
 from app.models.choices import OFFER_STATUSES
 
 from .base import CrmModelView
-from .fields import enum_fields
+from .fields import enum_fields, opportunity_field
 from .labels import COLUMN_LABELS
 
 
@@ -22,9 +22,9 @@ class OfferView(CrmModelView):
     show_columns = list_columns + ["created_at", "updated_at"]
     add_columns = ["opportunity", "title", "amount", "currency", "discount_percent", "status"]
     edit_columns = add_columns
-    search_columns = ["title", "status", "opportunity"]
+    search_columns = ["title", "status"]
     base_order = ("created_at", "desc")
-    add_form_extra_fields = enum_fields(status=(_l("Status"), OFFER_STATUSES, "draft"))
+    add_form_extra_fields = {"opportunity": opportunity_field(), **enum_fields(status=(_l("Status"), OFFER_STATUSES, "draft"))}
     edit_form_extra_fields = add_form_extra_fields
     validators_columns = {"amount": [Optional(), NumberRange(min=0)],
                           "discount_percent": [Optional(), NumberRange(0, 100)]}

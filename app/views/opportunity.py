@@ -12,7 +12,7 @@ from app.models.choices import FORECAST_CATEGORIES, STAGES
 from app.services.context import set_request_context
 
 from .base import CrmModelView
-from .fields import enum_fields
+from .fields import account_field, enum_fields
 from .labels import COLUMN_LABELS
 
 EDITABLE = ["account", "name", "stage", "amount_estimate", "currency", "probability", "forecast_category",
@@ -25,7 +25,7 @@ class OpportunityView(CrmModelView):
     class_permission_name = "Opportunity"
     # Opportunities are never deleted (their audit history stays); close them as lost.
     exclude_route_methods = {"delete", "download"}
-    base_permissions = ["can_read", "can_write"]
+    base_permissions = ["can_read", "can_write", "can_note"]  # the same set as OpportunityApi
     list_title = _l("Opportunities")
     show_title = _l("Opportunity")
     add_title = _l("Add opportunity")
@@ -35,17 +35,19 @@ class OpportunityView(CrmModelView):
     show_columns = EDITABLE + ["status", "stage_entered_at", "closed_at", "proposed", "version", "created_at", "updated_at"]
     add_columns = EDITABLE
     edit_columns = EDITABLE + ["evidence", "expected_version"]
-    search_columns = ["name", "account", "stage", "status", "owner", "forecast_category", "source", "next_step_due_at"]
+    search_columns = ["name", "stage", "status", "owner", "forecast_category", "source", "next_step_due_at"]
     order_columns = ["name", "stage", "amount_estimate", "next_step_due_at", "status"]
     base_order = ("next_step_due_at", "asc")
-    add_form_extra_fields = enum_fields(stage=(_l("Stage"), STAGES, "lead"),
-                                        forecast_category=(_l("Forecast category"), FORECAST_CATEGORIES, None, True))
+    add_form_extra_fields = {"account": account_field(),
+                             **enum_fields(stage=(_l("Stage"), STAGES, "lead"),
+                                           forecast_category=(_l("Forecast category"), FORECAST_CATEGORIES, None, True))}
     validators_columns = {
         "probability": [Optional(), NumberRange(0, 1)],
         "discount_percent": [Optional(), NumberRange(0, 100)],
         "amount_estimate": [Optional(), NumberRange(min=0)],
     }
     edit_form_extra_fields = {
+        "account": account_field(),
         **enum_fields(stage=(_l("Stage"), STAGES, "lead"),
                       forecast_category=(_l("Forecast category"), FORECAST_CATEGORIES, "pipeline")),
         "evidence": TextAreaField(

@@ -5,7 +5,7 @@ from app.models import Project, ProjectMember
 from app.models.choices import PROJECT_STATUSES
 
 from .base import CrmModelView
-from .fields import enum_fields
+from .fields import account_field, enum_fields
 from .labels import COLUMN_LABELS
 
 
@@ -30,9 +30,9 @@ class ProjectView(CrmModelView):
     show_columns = ["name", "account", "status", "pm", "start_date", "end_date", "created_at", "updated_at"]
     add_columns = ["account", "name", "status", "pm", "start_date", "end_date"]
     edit_columns = add_columns
-    search_columns = ["name", "account", "status", "pm"]
+    search_columns = ["name", "status", "pm"]
     order_columns = ["name", "status", "start_date", "end_date"]
     base_order = ("name", "asc")
-    add_form_extra_fields = enum_fields(status=(_l("Status"), PROJECT_STATUSES, "planned"))
+    add_form_extra_fields = {"account": account_field(), **enum_fields(status=(_l("Status"), PROJECT_STATUSES, "planned"))}
     edit_form_extra_fields = add_form_extra_fields
     related_views = [ProjectMemberView]

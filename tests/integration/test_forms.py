@@ -75,3 +75,24 @@ def test_enum_columns_are_selects_and_dates_have_pickers(client, as_role, clean_
     page = client.get("/opportunityview/add").get_data(as_text=True)
     assert '<select' in page and 'value="proposal_sent"' in page
     assert 'appbuilder_datetime' in page and 'appbuilder_date' in page
+
+
+def test_relation_fields_search_instead_of_listing_every_account(app, client, as_role, clean_db):
+    with app.app_context():
+        db.session.add_all([Account(name=f"Client {i:02}", domain=f"c{i}.ru") for i in range(30)])
+        db.session.commit()
+    as_role("Sales")
+    page = client.get("/opportunityview/add").get_data(as_text=True)
+    assert "record-select" in page and "Client 07" not in page  # no table dumped into the form
+    found = client.get("/lookup/accounts/?q=client 0").get_json()["results"]
+    assert len(found) == 10 and found[0]["text"] == "Client 00 (c0.ru)"
+    as_role("PM")
+    assert client.get("/lookup/accounts/?q=c1").status_code == 200
+    assert client.get("/opportunityview/add").status_code == 403
+
+
+def test_an_unknown_account_id_is_a_form_error(app, client, as_role, clean_db):
+    as_role("Sales")
+    response = client.post("/contactview/add", data={"account": "00000000-0000-0000-0000-000000000000", "name": "Anna"})
+    assert response.status_code == 200 and "Not a valid choice" in response.get_data(as_text=True)
+    assert _count(app, Contact) == 0

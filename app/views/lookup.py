@@ -1,0 +1,53 @@
+"""Search-as-you-type lookups for relation fields of the generated forms ([{id, text}], 20 at most)."""
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_appbuilder import BaseView, expose, has_access
+from sqlalchemy import func, or_, select
+
+from app.extensions import db
+from app.models import Account, Opportunity
+
+LIMIT = 20
+
+
+def _term() -> str:
+    return (request.args.get("q") or "").strip().lower()
+
+
+class AccountLookupView(BaseView):
+    route_base = "/lookup/accounts"
+    default_view = "index"
+    class_permission_name = "Account"
+    method_permission_name = {"index": "read"}
+    base_permissions = ["can_read", "can_write", "can_delete"]  # the same set as AccountView (one permission vocabulary per name)
+
+    @expose("/")
+    @has_access
+    def index(self):
+        """Accounts whose name or domain contains the term."""
+        term = _term()
+        query = select(Account.id, Account.name, Account.domain).order_by(func.lower(Account.name)).limit(LIMIT)
+        if term:
+            query = query.where(or_(func.lower(Account.name).like(f"%{term}%"), func.lower(Account.domain).like(f"%{term}%")))
+        return jsonify({"results": [{"id": str(r.id), "text": f"{r.name} ({r.domain})" if r.domain else r.name}
+                                    for r in db.session.execute(query)]})
+
+
+class OpportunityLookupView(BaseView):
+    route_base = "/lookup/opportunities"
+    default_view = "index"
+    class_permission_name = "Opportunity"
+    method_permission_name = {"index": "read"}
+    base_permissions = ["can_read", "can_write", "can_note"]  # the same set as OpportunityView and its API
+
+    @expose("/")
+    @has_access
+    def index(self):
+        """Opportunities whose name or account name contains the term."""
+        term = _term()
+        query = (select(Opportunity.id, Opportunity.name, Account.name.label("account"))
+                 .join(Account, Account.id == Opportunity.account_id).order_by(func.lower(Opportunity.name)).limit(LIMIT))
+        if term:
+            query = query.where(or_(func.lower(Opportunity.name).like(f"%{term}%"), func.lower(Account.name).like(f"%{term}%")))
+        return jsonify({"results": [{"id": str(r.id), "text": f"{r.name} — {r.account}"} for r in db.session.execute(query)]})
