@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, func, literal, or_, select, union_all
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 
 from app.extensions import db
 from app.models import Account, Opportunity, User
@@ -128,19 +128,35 @@ def summaries(f: BoardFilters, now: datetime | None = None) -> dict[str, dict]:
 
 
 def first_cards(f: BoardFilters, now: datetime | None = None, limit: int = PAGE) -> dict[str, list[Card]]:
-    """The first `limit` cards of every column (soonest next step first), in one UNION ALL."""
+    """The first `limit` cards of every column (soonest next step first), in one statement:
+    per column straight from the board index (UNION ALL), or — when a text filter makes the
+    matching deals few — one scan of the matches ranked per column."""
     now = now or utcnow()
     stages = stage_table().names()
-    parts = []
-    for s in stages:
-        position = func.row_number().over(order_by=_order(s)).label("position")
-        semantic = stage_table().get(s).semantic
-        part = _ordered(_card_select(f, now, False, position, semantic=semantic).where(Opportunity.stage == s), s).limit(limit)
-        parts.append(select(part.subquery()))
+    if f.search or f.account_name:
+        statement = _ranked_cards(f, now, limit)
+    else:
+        parts = []
+        for s in stages:
+            position = func.row_number().over(order_by=_order(s)).label("position")
+            semantic = stage_table().get(s).semantic
+            part = _ordered(_card_select(f, now, False, position, semantic=semantic).where(Opportunity.stage == s), s)
+            parts.append(select(part.limit(limit).subquery()))
+        statement = union_all(*parts)
     positioned: dict[str, list[tuple[int, Card]]] = {s: [] for s in stages}
-    for row in db.session.execute(union_all(*parts)):
+    for row in db.session.execute(statement):
         positioned[row.stage].append((row.position, Card(*row[:-1])))
     return {s: [card for _, card in sorted(rows, key=lambda r: r[0])] for s, rows in positioned.items()}
+
+
+def _ranked_cards(f: BoardFilters, now: datetime, limit: int):
+    """Matching deals ranked within their column in the board's order; the first `limit` of each."""
+    closed = Opportunity.status != "open"
+    order = (case((closed, None), else_=Opportunity.next_step_due_at).asc().nulls_last(),
+             case((closed, Opportunity.closed_at), else_=None).desc().nulls_last(), Opportunity.id)
+    position = func.row_number().over(partition_by=Opportunity.stage, order_by=order).label("position")
+    ranked = _card_select(f, now, False, position).subquery()
+    return select(ranked).where(ranked.c.position <= limit)
 
 
 def more_cards(f: BoardFilters, stage: str, offset: int, now: datetime | None = None, limit: int = PAGE) -> list[Card]:
