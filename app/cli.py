@@ -88,44 +88,6 @@ def opportunity_update(opportunity_id, assignments, evidence_url, evidence_note,
                + (", ".join(e.event_type for e in events) or "none"))
 
 
-@crm.command("telegram-import")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@with_appcontext
-def telegram_import(path):
-    """Import a Telegram Desktop chat export (result.json); importing again adds nothing."""
-    from app.extensions import db
-    from app.inbound.records import UnusablePayload
-    from app.inbound.telegram import parse_export
-    from app.services.inbound import BATCH, IngestResult, ingest
-    from app.services.transaction import transaction
+from app.cli_inbound import register as _register_inbound  # noqa: E402
 
-    try:
-        with open(path, encoding="utf-8") as fh:
-            records, skipped = parse_export(json.load(fh))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"{path} is not JSON: {exc}") from None
-    except UnusablePayload as exc:
-        raise click.ClickException(str(exc)) from None
-    total = IngestResult(skipped=skipped)
-    with click.progressbar(range(0, len(records), BATCH), label="Importing", show_pos=True) as batches:
-        for start in batches:
-            with transaction(db.session):
-                total.add(ingest(records[start:start + BATCH]))
-    click.echo(f"new: {total.new}, already known: {total.known}, skipped: {total.skipped}")
-
-
-@crm.command("chatwoot-backfill")
-@click.option("--url", required=True, help="Chatwoot base URL, e.g. https://chat.example.com")
-@click.option("--account-id", required=True, type=int, help="Chatwoot account id")
-@click.option("--token", required=True, envvar="CHATWOOT_API_TOKEN", help="api_access_token (or CHATWOOT_API_TOKEN)")
-@click.option("--max-pages", default=1000, show_default=True, help="stop after this many conversation pages")
-@with_appcontext
-def chatwoot_backfill(url, account_id, token, max_pages):
-    """Fill what webhooks missed from Chatwoot's REST API (idempotent)."""
-    from app.services.backfill import BackfillError, backfill_chatwoot
-
-    try:
-        result = backfill_chatwoot(url, account_id, token, max_pages=max_pages, echo=click.echo)
-    except BackfillError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"new: {result.new}, already known: {result.known}, skipped: {result.skipped}")
+_register_inbound(crm)

@@ -15,6 +15,7 @@ from app.inbound.matching import email_domain, normalise_email, normalise_handle
 from app.inbound.records import MessageRecord
 from app.models import Account, Contact, InboundMessage, InboundThread, InboundThreadEvent
 from app.models.types import new_id, utcnow
+from app.services.context import current_actor_id
 
 log = logging.getLogger(__name__)
 BATCH = 1000
@@ -136,7 +137,8 @@ def _attach_threads(thread_ids: set) -> None:
             account_id, contact_id, reason = match
             thread.account_id, thread.contact_id, thread.status = account_id, contact_id, "assigned"
             thread.assigned_at = utcnow()
-            db.session.add(InboundThreadEvent(thread_id=thread.id, action="auto_attached", actor_user_id=None,
+            db.session.add(InboundThreadEvent(thread_id=thread.id, action="auto_attached",
+                                              actor_user_id=current_actor_id(),
                                               details={"reason": reason, "account_id": str(account_id)}))
     db.session.flush()
 
@@ -187,3 +189,11 @@ def messages_for_account(account_id, limit: int = 20) -> list[InboundMessage]:
 
 def last_message_time(thread_id) -> datetime | None:
     return db.session.scalar(select(func.max(InboundMessage.sent_at)).where(InboundMessage.thread_id == thread_id))
+
+
+def check_message_refs(refs: list[dict] | None) -> None:
+    """Every {"type": "message", "id": …} evidence ref names a stored inbound message, else
+    RuleViolation({"evidence_refs": [...]}) (the opportunity API calls this before a change)."""
+    from app.services.evidence import check_message_refs as check
+
+    check(db.session, list(refs or []))

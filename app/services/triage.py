@@ -111,6 +111,9 @@ def create_account_from_sender(thread_id, account_name: str, domain: str | None,
     return account
 
 
+create_account_and_contact_from_sender = create_account_from_sender
+
+
 def propose_opportunity(thread_id, name: str | None = None) -> Opportunity:
     """A *proposed* opportunity on the thread's account (once: again returns the same one)."""
     thread = get_thread(thread_id)
