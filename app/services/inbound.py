@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
@@ -56,20 +56,28 @@ def _ingest_batch(records: list[MessageRecord]) -> IngestResult:
     if not latest:
         return IngestResult()
     thread_ids = _upsert_threads({(r.source, r.thread.external_key): r.thread for r in latest.values()})
-    known = _existing_keys(latest)
-    rows = [_row(r, thread_ids[(r.source, r.thread.external_key)]) for r in latest.values()]
-    stmt = _insert(InboundMessage).values(rows)
-    excluded = stmt.excluded
-    newer_edit = and_(excluded.edited_at.isnot(None),
-                      or_(InboundMessage.edited_at.is_(None), excluded.edited_at > InboundMessage.edited_at))
-    db.session.execute(stmt.on_conflict_do_update(
-        index_elements=["source", "external_key"],
-        set_={"text": excluded.text, "edited_at": excluded.edited_at, "raw": excluded.raw}, where=newer_edit))
-    touched = set(thread_ids.values())
-    _recount_threads(touched)
-    _attach_threads(touched)
-    _touch_accounts(touched)
-    return IngestResult(new=len(latest) - len(known), known=len(records) - (len(latest) - len(known)))
+    # rows in key order: concurrent overlapping batches take their unique-key locks in one order
+    rows = [_row(r, thread_ids[(r.source, r.thread.external_key)]) for _, r in sorted(latest.items())]
+    # New rows: insert, skip what exists. RETURNING names exactly the rows this transaction added
+    # (a concurrent twin waits on the unique key and then skips), so counters can be incremented.
+    inserted = db.session.execute(
+        _insert(InboundMessage).values(rows).on_conflict_do_nothing(index_elements=["source", "external_key"])
+        .returning(InboundMessage.source, InboundMessage.external_key, InboundMessage.thread_id,
+                   InboundMessage.sent_at, InboundMessage.private)).all()
+    added = {(i.source, i.external_key) for i in inserted}
+    # Edits of rows that were already there: the newest edit wins, an older one changes nothing.
+    edits = [row for row in rows if row["edited_at"] is not None and (row["source"], row["external_key"]) not in added]
+    if edits:
+        stmt = _insert(InboundMessage).values(edits)
+        excluded = stmt.excluded
+        newer_edit = or_(InboundMessage.edited_at.is_(None), excluded.edited_at > InboundMessage.edited_at)
+        db.session.execute(stmt.on_conflict_do_update(
+            index_elements=["source", "external_key"],
+            set_={"text": excluded.text, "edited_at": excluded.edited_at, "raw": excluded.raw}, where=newer_edit))
+    _count_threads(inserted)
+    attached = _attach_threads(set(thread_ids.values()))
+    _touch_accounts(inserted, attached)
+    return IngestResult(new=len(added), known=len(records) - len(added))
 
 
 def _newer(a: MessageRecord, b: MessageRecord) -> bool:
@@ -91,43 +99,49 @@ def _cut(value, size):
 def _upsert_threads(threads: dict) -> dict:
     now = utcnow()
     rows = [{"id": new_id(), "source": t.source, "external_key": t.external_key, "title": _cut(t.title, 255),
-             "status": "unassigned", "message_count": 0, "created_at": now, "updated_at": now} for t in threads.values()]
+             "status": "unassigned", "message_count": 0, "created_at": now, "updated_at": now}
+            for _, t in sorted(threads.items())]
     db.session.execute(_insert(InboundThread).values(rows).on_conflict_do_nothing(index_elements=["source", "external_key"]))
     found = db.session.execute(select(InboundThread.source, InboundThread.external_key, InboundThread.id).where(
         or_(*[and_(InboundThread.source == s, InboundThread.external_key == k) for s, k in threads])))
     return {(s, k): i for s, k, i in found}
 
 
-def _existing_keys(latest: dict) -> set:
-    by_source: dict[str, list[str]] = {}
-    for source, key in latest:
-        by_source.setdefault(source, []).append(key)
-    found = set()
-    for source, keys in by_source.items():
-        found |= {(source, k) for k in db.session.scalars(select(InboundMessage.external_key).where(
-            InboundMessage.source == source, InboundMessage.external_key.in_(keys)))}
-    return found
+def _count_threads(inserted) -> None:
+    """Counters and first/last times grow by the rows this batch added (one UPDATE per thread,
+    relative to the stored values, so concurrent batches add up instead of overwriting)."""
+    stats: dict = {}
+    for row in inserted:
+        n, first, last = stats.get(row.thread_id, (0, row.sent_at, row.sent_at))
+        stats[row.thread_id] = (n + 1, min(first, row.sent_at), max(last, row.sent_at))
+    if not stats:
+        return
+    table = InboundThread.__table__
+    first, last = bindparam("first_at", type_=table.c.first_message_at.type), \
+        bindparam("last_at", type_=table.c.last_message_at.type)
+    db.session.execute(
+        table.update().where(table.c.id == bindparam("thread_id")).values(
+            message_count=table.c.message_count + bindparam("n"),
+            first_message_at=case((or_(table.c.first_message_at.is_(None), table.c.first_message_at > first), first),
+                                  else_=table.c.first_message_at),
+            last_message_at=case((or_(table.c.last_message_at.is_(None), table.c.last_message_at < last), last),
+                                 else_=table.c.last_message_at),
+            updated_at=utcnow()),
+        [{"thread_id": tid, "n": n, "first_at": f, "last_at": la}
+         for tid, (n, f, la) in sorted(stats.items(), key=lambda item: str(item[0]))])
 
 
-def _recount_threads(thread_ids: set) -> None:
-    """Counters and first/last times come from the stored rows, so repeats and races agree."""
-    stats = (select(InboundMessage.thread_id, func.count().label("n"), func.min(InboundMessage.sent_at).label("first"),
-                    func.max(InboundMessage.sent_at).label("last"))
-             .where(InboundMessage.thread_id.in_(thread_ids)).group_by(InboundMessage.thread_id).subquery())
-    db.session.execute(update(InboundThread).where(InboundThread.id == stats.c.thread_id).values(
-        message_count=stats.c.n, first_message_at=stats.c.first, last_message_at=stats.c.last, updated_at=utcnow()))
-
-
-def _attach_threads(thread_ids: set) -> None:
+def _attach_threads(thread_ids: set) -> set:
     """Attach unassigned threads that match exactly one contact, else exactly one account by domain."""
     threads = db.session.scalars(select(InboundThread).where(
         InboundThread.id.in_(thread_ids), InboundThread.status == "unassigned", InboundThread.account_id.is_(None))).all()
     if not threads:
-        return
+        return set()
     senders = db.session.execute(select(InboundMessage.thread_id, InboundMessage.sender_email, InboundMessage.sender_phone,
                                         InboundMessage.sender_handle)
                                  .where(InboundMessage.thread_id.in_([t.id for t in threads]),
                                         InboundMessage.direction == "incoming").distinct()).all()
+    attached = set()
     for thread in threads:
         mine = [s for s in senders if s.thread_id == thread.id]
         match = match_sender({s.sender_email for s in mine if s.sender_email},
@@ -140,7 +154,9 @@ def _attach_threads(thread_ids: set) -> None:
             db.session.add(InboundThreadEvent(thread_id=thread.id, action="auto_attached",
                                               actor_user_id=current_actor_id(),
                                               details={"reason": reason, "account_id": str(account_id)}))
+            attached.add(thread.id)
     db.session.flush()
+    return attached
 
 
 def match_sender(emails: set, phones: set, handles: set):
@@ -168,16 +184,31 @@ def match_sender(emails: set, phones: set, handles: set):
     return (accounts[0], None, "domain") if len(accounts) == 1 else None
 
 
-def _touch_accounts(thread_ids: set) -> None:
-    """A client message is a touch: the account's last touch moves to the newest one."""
-    newest = (select(InboundThread.account_id, func.max(InboundMessage.sent_at).label("at"))
-              .join(InboundMessage, InboundMessage.thread_id == InboundThread.id)
-              .where(InboundThread.id.in_(thread_ids), InboundThread.account_id.isnot(None),
-                     InboundMessage.private.is_(False))
-              .group_by(InboundThread.account_id).subquery())
-    db.session.execute(update(Account).where(Account.id == newest.c.account_id).values(
-        last_touch_at=case((or_(Account.last_touch_at.is_(None), Account.last_touch_at < newest.c.at), newest.c.at),
-                           else_=Account.last_touch_at)))
+def _touch_accounts(inserted, attached: set) -> None:
+    """A client message is a touch (private notes are not): the account's last touch moves to the
+    newest new message of its threads, and to the newest of a whole thread when it was just attached."""
+    newest: dict = {}
+    for row in inserted:
+        if not row.private and row.thread_id not in attached:
+            newest[row.thread_id] = max(newest.get(row.thread_id, row.sent_at), row.sent_at)
+    parts = []
+    if newest:
+        parts.append(select(InboundThread.account_id, func.max(InboundMessage.sent_at).label("at"))
+                     .join(InboundMessage, InboundMessage.thread_id == InboundThread.id)
+                     .where(InboundThread.id.in_(newest), InboundThread.account_id.isnot(None),
+                            InboundMessage.private.is_(False),
+                            InboundMessage.sent_at >= min(newest.values()))
+                     .group_by(InboundThread.account_id))
+    if attached:
+        parts.append(select(InboundThread.account_id, func.max(InboundMessage.sent_at).label("at"))
+                     .join(InboundMessage, InboundMessage.thread_id == InboundThread.id)
+                     .where(InboundThread.id.in_(attached), InboundMessage.private.is_(False))
+                     .group_by(InboundThread.account_id))
+    for part in parts:
+        touch = part.subquery()
+        db.session.execute(update(Account).where(Account.id == touch.c.account_id).values(
+            last_touch_at=case((or_(Account.last_touch_at.is_(None), Account.last_touch_at < touch.c.at), touch.c.at),
+                               else_=Account.last_touch_at)))
 
 
 def messages_for_account(account_id, limit: int = 20) -> list[InboundMessage]:

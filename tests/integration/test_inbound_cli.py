@@ -1,5 +1,7 @@
 """`flask crm import-telegram` (the issue's name) and `telegram-import` with --as; message evidence refs."""
 import json
+import os
+import threading
 import uuid
 
 import pytest
@@ -9,6 +11,7 @@ from app.domain.errors import RuleViolation
 from app.extensions import db
 from app.models import Account, Contact, InboundMessage, InboundThread, InboundThreadEvent
 from app.services.inbound import check_message_refs, ingest, messages_for_account
+from app.services.transaction import transaction
 from app.inbound.telegram import parse_export, parse_update
 from app.services.context import change_context
 from tests.inbound_payloads import tg_export, tg_update
@@ -75,3 +78,90 @@ def test_message_refs_must_name_stored_messages(app, clean_db):
         db.session.commit()
         picked = messages_for_account(account.id, 2)
         assert len(picked) == 2 and picked[0].sent_at >= picked[1].sent_at
+
+
+ODD_TELEGRAM = [[], "x", 1, None, {}, {"update_id": "abc"}, {"update_id": 1, "message": []},
+                {"update_id": 1, "message": {"message_id": 1}},
+                {"update_id": 1, "message": {"message_id": 1, "chat": {"id": "nope"}, "date": "x"}},
+                {"update_id": 1, "message": {"message_id": None, "chat": {"id": 5}, "date": 1763633700}},
+                {"update_id": 1, "message": {"message_id": 1, "chat": {"id": 5}, "date": 1e20, "text": None}},
+                {"update_id": 1, "edited_message": {"message_id": 1, "chat": {"id": 5}, "date": 1763633700,
+                                                    "edit_date": "later", "text": {"a": 1}}},
+                {"update_id": 1, "callback_query": {"id": "1"}}]
+ODD_CHATWOOT = [[], {}, {"event": "message_created"}, {"event": "message_created", "id": 1, "account": {"id": 3}},
+                {"event": "message_created", "id": 1, "message_type": "incoming", "account": {"id": 3},
+                 "conversation": {"id": 4}, "created_at": "yesterday"},
+                {"event": "message_created", "id": 1, "message_type": "incoming", "account": {"id": 3},
+                 "conversation": "4", "created_at": "2026-11-20T10:15:00Z"},
+                {"event": "conversation_created", "id": 4, "account": {"id": 3}, "messages": [{"id": "x"}, 5]},
+                {"event": "webwidget_triggered"}]
+
+
+@pytest.mark.parametrize("body", ODD_TELEGRAM)
+def test_odd_telegram_updates_never_500(app, client, clean_db, body):
+    response = client.post("/webhooks/telegram", json=body, headers={"X-Telegram-Bot-Api-Secret-Token": "tg-secret"})
+    assert response.status_code in (200, 400), response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("body", ODD_CHATWOOT)
+def test_odd_chatwoot_deliveries_never_500(app, client, clean_db, body):
+    from tests.integration.test_inbound_ingest import post_chatwoot
+
+    response = post_chatwoot(client, body)
+    assert response.status_code in (200, 400), response.get_data(as_text=True)
+    bad_ts = client.post("/webhooks/chatwoot", json=body, headers={"X-Chatwoot-Timestamp": "soon",
+                                                                    "X-Chatwoot-Signature": "sha256=00"})
+    assert bad_ts.status_code == 401
+
+
+def _thread_stats(app):
+    with app.app_context():
+        thread = db.session.scalars(select(InboundThread)).one()
+        stored = db.session.scalar(select(func.count()).select_from(InboundMessage))
+        return thread.message_count, stored, thread.first_message_at, thread.last_message_at
+
+
+@pytest.mark.smoke
+def test_thread_counters_and_times_follow_the_rows(app, client, clean_db):
+    headers = {"X-Telegram-Bot-Api-Secret-Token": "tg-secret"}
+    for message_id, date in ((5, 1763633900), (3, 1763633700), (4, 1763633800), (3, 1763633700)):
+        client.post("/webhooks/telegram", json=tg_update(update_id=message_id, message_id=message_id, date=date),
+                    headers=headers)
+    client.post("/webhooks/telegram", json=tg_update(message_id=6, kind="edited_message", text="edit first",
+                                                     date=1763634000, edit_date=1763634100), headers=headers)
+    client.post("/webhooks/telegram", json=tg_update(message_id=6, text="original", date=1763634000), headers=headers)
+    n, stored, first, last = _thread_stats(app)
+    assert n == stored == 4
+    assert int(first.timestamp()) == 1763633700 and int(last.timestamp()) == 1763634000
+
+
+@pytest.mark.skipif(os.environ.get("CRM_TEST_DB") == "sqlite", reason="concurrency on PostgreSQL")
+def test_overlapping_imports_at_the_same_moment_count_each_message_once(app, clean_db):
+    export = tg_export()
+    export["messages"] = [{"id": i, "type": "message", "date_unixtime": str(1763633000 + i), "from": "Ivan K",
+                           "from_id": "user1", "text": f"m{i}"} for i in range(1, 301)]
+    records, _ = parse_export(export)
+    slices = [records[0:200], records[100:300], records[50:250], records[::-1]]
+    barrier = threading.Barrier(len(slices))
+    errors = []
+
+    def run(part):
+        with app.app_context():
+            barrier.wait(timeout=10)
+            try:
+                with transaction(db.session):
+                    ingest(part)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    workers = [threading.Thread(target=run, args=(part,)) for part in slices]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert not errors
+    n, stored, first, last = _thread_stats(app)
+    assert n == stored == 300
+    assert int(first.timestamp()) == 1763633001 and int(last.timestamp()) == 1763633300
