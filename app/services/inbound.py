@@ -60,20 +60,23 @@ def _ingest_batch(records: list[MessageRecord]) -> IngestResult:
     rows = [_row(r, thread_ids[(r.source, r.thread.external_key)]) for _, r in sorted(latest.items())]
     # New rows: insert, skip what exists. RETURNING names exactly the rows this transaction added
     # (a concurrent twin waits on the unique key and then skips), so counters can be incremented.
+    # executemany of one cached statement ("insertmanyvalues"), not one huge compiled VALUES list
+    table = InboundMessage.__table__
     inserted = db.session.execute(
-        _insert(InboundMessage).values(rows).on_conflict_do_nothing(index_elements=["source", "external_key"])
-        .returning(InboundMessage.source, InboundMessage.external_key, InboundMessage.thread_id,
-                   InboundMessage.sent_at, InboundMessage.private)).all()
+        _insert(table).on_conflict_do_nothing(index_elements=["source", "external_key"])
+        .returning(table.c.source, table.c.external_key, table.c.thread_id, table.c.sent_at, table.c.private),
+        rows).all()
     added = {(i.source, i.external_key) for i in inserted}
     # Edits of rows that were already there: the newest edit wins, an older one changes nothing.
     edits = [row for row in rows if row["edited_at"] is not None and (row["source"], row["external_key"]) not in added]
     if edits:
-        stmt = _insert(InboundMessage).values(edits)
+        stmt = _insert(table)
         excluded = stmt.excluded
-        newer_edit = or_(InboundMessage.edited_at.is_(None), excluded.edited_at > InboundMessage.edited_at)
+        newer_edit = or_(table.c.edited_at.is_(None), excluded.edited_at > table.c.edited_at)
         db.session.execute(stmt.on_conflict_do_update(
             index_elements=["source", "external_key"],
-            set_={"text": excluded.text, "edited_at": excluded.edited_at, "raw": excluded.raw}, where=newer_edit))
+            set_={"text": excluded.text, "edited_at": excluded.edited_at, "raw": excluded.raw}, where=newer_edit),
+            edits)
     _count_threads(inserted)
     attached = _attach_threads(set(thread_ids.values()))
     _touch_accounts(inserted, attached)

@@ -77,6 +77,7 @@ def test_malformed_json_is_400_and_unusable_payload_is_200_with_nothing_stored(a
     assert count(app, InboundMessage) == 0 and count(app, InboundThread) == 0
 
 
+@pytest.mark.smoke
 def test_the_same_delivery_twice_is_one_message(app, client, clean_db):
     for _ in range(2):
         assert post_chatwoot(client, cw_message()).status_code == 200
@@ -111,6 +112,7 @@ def test_identical_deliveries_at_the_same_moment_are_one_message(app, clean_db):
     assert count(app, InboundMessage) == 2 and count(app, InboundThread) == 2
 
 
+@pytest.mark.smoke
 def test_edits_in_order_and_out_of_order_end_with_the_newest_text(app, client, clean_db):
     post_telegram(client, tg_update(text="v1"))
     post_telegram(client, tg_update(kind="edited_message", text="v3", edit_date=1763634300))
@@ -126,6 +128,7 @@ def test_edits_in_order_and_out_of_order_end_with_the_newest_text(app, client, c
     assert messages(app)["3:1001"].text.endswith("and a logo") and count(app, InboundMessage) == 3
 
 
+@pytest.mark.smoke
 def test_private_notes_and_outgoing_messages_are_kept_apart(app, client, clean_db, users):
     with app.app_context():
         db.session.add(Contact(account=Account(name="Zerno", domain="zerno-coffee.ru"), name="Anna",
@@ -154,6 +157,7 @@ def test_topics_are_threads_of_their_own(app, client, clean_db):
     assert keys == {"-1001234567890:7", "-1001234567890:8", "-1001234567890"}
 
 
+@pytest.mark.smoke
 def test_export_twice_and_overlapping_webhooks_add_nothing_new(app, client, clean_db, tmp_path):
     post_telegram(client, tg_update(chat=SUPERGROUP, message_id=2, text="Добрый день! Нужен сайт."))
     path = tmp_path / "result.json"
