@@ -28,8 +28,11 @@ def test_every_ui_string_has_a_russian_translation():
 
 
 def test_the_compiled_catalogue_matches_the_po_file():
+    def plain(value):  # plural entries come as tuples from the .po and lists from the .mo
+        return tuple(value) if isinstance(value, (list, tuple)) else value
+
     with open(ROOT / "app/translations/ru/LC_MESSAGES/messages.po", "rb") as fh:
-        po = {m.id: m.string for m in read_po(fh, locale="ru") if m.id and m.string and "fuzzy" not in m.flags}
+        po = {plain(m.id): plain(m.string) for m in read_po(fh, locale="ru") if m.id and m.string and "fuzzy" not in m.flags}
     with open(ROOT / "app/translations/ru/LC_MESSAGES/messages.mo", "rb") as fh:
-        mo = {m.id: m.string for m in read_mo(fh) if m.id}
+        mo = {plain(m.id): plain(m.string) for m in read_mo(fh) if m.id}
     assert po == mo, "run `make translations` (pybabel compile) and commit messages.mo"
