@@ -37,8 +37,9 @@ def _int(name: str, default: int) -> int:
 
 
 # Permission groups used by the roles below. View and API classes set class_permission_name
-# to one of these names, so one name covers the generated view and its REST API.
-CRM_DATA = ("Account", "Contact", "Opportunity")
+# to one name, so one name covers the generated view and its REST API. Beyond read/write/delete:
+# "can reopen on Opportunity" (move a won or lost deal back to an open stage) and "can read on
+# TeamMetrics" (see everyone's numbers) — grant them to any role in Security → List Roles.
 READ = "can_read"
 WRITE = "can_read|can_write"
 
@@ -52,6 +53,8 @@ FAB_ROLES_DEFAULT = {
     "Owner": _role(
         ("Account|Contact|Opportunity|Project|Offer|OpportunityEvent", WRITE + "|can_delete|can_note"),
         ("Board|AccountPage|OpportunityPage|Triage|InboundThread|Dashboard|Metrics|StallReport", ".*"),
+        ("Opportunity", "can_reopen"),
+        ("TeamMetrics", "can_read"),
         ("Accounts|Client accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|CRM|Board|Triage|Dashboard|Why deals stall|Reports", "menu_access"),
         ("MenuApi", "can_get"),
         ("UserInfoEditView|ResetMyPasswordView", ".*"),

@@ -27,9 +27,10 @@ def prepare(demo: bool) -> dict:
             print(f"Created the admin user '{app.config['CRM_ADMIN_USER']}' with password: {password}")
             print("(shown once; set CRM_ADMIN_PASSWORD to choose it yourself)")
         if demo:
-            from app.demo import load_demo
+            from app.services.context import SYSTEM, ChangeRequest
+            from app.services.demo import load_demo
 
-            print(load_demo())
+            print(load_demo(ChangeRequest(SYSTEM)))
         return {"host": app.config["HOST"], "port": app.config["PORT"], "db": app.config["SQLALCHEMY_DATABASE_URI"]}
 
 

@@ -8,6 +8,7 @@ from flask_appbuilder import AppBuilder
 
 from config import INSTANCE_DIR, make_config
 
+from . import settings
 from .extensions import csrf, db, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -17,6 +18,7 @@ def create_app(**overrides) -> Flask:
     """Build one app: config from the environment (plus overrides), extensions, views, APIs."""
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_mapping(make_config(**overrides))
+    settings.configure(app.config)
     db.init_app(app)
     csrf.init_app(app)
     app.before_request(_csrf_for_cookie_sessions)

@@ -35,3 +35,21 @@ def ensure_admin(appbuilder) -> str | None:
     if not user:
         raise RuntimeError("could not create the admin user")
     return generated
+
+
+# CRM permissions beyond read/write: given to roles in FAB_ROLES (config.py), grantable to any
+# role in the admin UI, and checked only here.
+REOPEN = ("can_reopen", "Opportunity")  # may move a won or lost deal back to an open stage
+TEAM_METRICS = ("can_read", "TeamMetrics")  # sees everyone's numbers, not only their own
+
+
+def may(sm, user, permission: tuple[str, str]) -> bool:
+    """Whether a user (any user, not only the request's) holds a permission through their roles."""
+    return bool(user) and user.is_active and sm._has_view_access(user, *permission)
+
+
+def actor_for(sm, user):
+    """The Actor of a change made by this user, with the permissions the verbs ask about."""
+    from app.services.context import Actor
+
+    return Actor(user.id, may_reopen=may(sm, user, REOPEN), sees_everyone=may(sm, user, TEAM_METRICS))

@@ -7,12 +7,11 @@ import time
 
 from flask import Blueprint, current_app, jsonify, request
 
-from app.extensions import db
 from app.inbound import chatwoot, telegram
 from app.inbound.records import UnusablePayload
 from app.inbound.signatures import SignatureError, verify_chatwoot, verify_telegram
+from app.services.context import SYSTEM, ChangeRequest
 from app.services.inbound import ingest
-from app.services.transaction import transaction
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -34,8 +33,7 @@ def _store(parse, source: str):
     except UnusablePayload as exc:
         log.warning("%s webhook: unusable payload: %s", source, exc)
         return jsonify(stored=0, ignored=str(exc)), 200
-    with transaction(db.session):
-        result = ingest(records)
+    result = ingest(ChangeRequest(SYSTEM), records)
     return jsonify(stored=result.new, known=result.known), 200
 
 

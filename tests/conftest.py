@@ -21,11 +21,18 @@ CRM_TABLES = ("inbound_thread_events", "inbound_messages", "inbound_threads", "o
 os.environ.setdefault("CRM_INSTANCE_DIR", tempfile.mkdtemp(prefix="crm-instance-"))
 
 
+UNIT_DIR = Path(__file__).resolve().parent / "unit"
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: the unit tests are part of the smoke run
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.is_relative_to(UNIT_DIR):
+            item.add_marker(pytest.mark.smoke)
     if USE_SQLITE:
         skip = pytest.mark.skip(reason="PostgreSQL-only test (smoke run on SQLite)")
         for item in items:
-            if "smoke" not in item.keywords and "tests/unit" not in str(item.fspath):
+            if "smoke" not in item.keywords:
                 item.add_marker(skip)
 
 

@@ -1,14 +1,14 @@
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from app.web import CrmInterface
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from app.domain.accounts import is_valid_domain, normalise_domain
+from app.domain.accounts import domain_error, normalise_domain
 from app.domain.errors import ConflictError, DomainError
 from app.extensions import db
 from app.models import Account, Contact, Opportunity, Project
 
 from .base import CrmModelApi
-from .schemas import OpportunityOutSchema
+from app.schemas import OpportunityOutSchema
 
 FIELDS = ["name", "domain", "industry", "segment", "status", "owner_user_id", "icp_fit_score", "icp_fit_reason"]
 CONTACT_FIELDS = ("id", "name", "email", "phone", "telegram_handle", "role_tags", "influence_score")
@@ -16,9 +16,9 @@ PROJECT_FIELDS = ("id", "name", "status", "pm_user_id", "start_date", "end_date"
 
 
 def valid_domain(value):
-    domain = normalise_domain(value)
-    if domain and not is_valid_domain(domain):
-        raise ValidationError("Not a valid domain, e.g. studio.ru")
+    error = domain_error(value)
+    if error:
+        raise ValidationError(error)
 
 
 def existing_account_id(domain):
@@ -31,7 +31,7 @@ def existing_account_id(domain):
 
 class AccountApi(CrmModelApi):
     resource_name = "accounts"
-    datamodel = SQLAInterface(Account)
+    datamodel = CrmInterface(Account)
     class_permission_name = "Account"
     list_columns = ["id"] + FIELDS + ["last_touch_at", "created_at", "updated_at"]
     show_columns = list_columns

@@ -9,20 +9,16 @@ from flask_appbuilder.api.schemas import get_item_schema
 from flask_appbuilder.const import (API_DESCRIPTION_COLUMNS_RIS_KEY, API_LABEL_COLUMNS_RIS_KEY,
                                     API_SHOW_COLUMNS_RIS_KEY, API_SHOW_TITLE_RIS_KEY)
 from flask_appbuilder.security.decorators import permission_name, protect
-from flask_babel import gettext
 from marshmallow import ValidationError
 from werkzeug.exceptions import BadRequest
 
-from app.domain.errors import ConflictError, DomainError, MissingActor, NotFoundError, PermissionDenied
-from app.services.transaction import transaction
+from app.domain.errors import ConflictError, DomainError, MissingActor, NotFoundError
+from app.services import records
+from app.web import CrmInterface, change_request, translate
 
 API_PERMISSIONS = {"get_list": "read", "get": "read", "info": "read", "related": "read", "distinct": "read",
                    "post": "write", "put": "write", "delete": "delete"}
-STATUS_OF = ((ConflictError, 409), (NotFoundError, 404), (PermissionDenied, 403), (MissingActor, 401))
-
-
-def translate(messages: dict[str, list[str]]) -> dict[str, list[str]]:
-    return {field: [gettext(m) for m in msgs] for field, msgs in messages.items()}
+STATUS_OF = ((ConflictError, 409), (NotFoundError, 404), (MissingActor, 401))
 
 
 class CrmModelApi(ModelRestApi):
@@ -58,11 +54,10 @@ class CrmModelApi(ModelRestApi):
             return self.response(400, message=messages)
         return self.response(422, message=messages)
 
-    def write(self, fn, *args):
-        """Run fn in one transaction; map domain errors to their HTTP status."""
+    def write(self, verb, *args):
+        """Call a verb (it owns the transaction); a domain refusal becomes its HTTP answer."""
         try:
-            with transaction(self.datamodel.session):
-                return fn(*args), None
+            return verb(*args), None
         except DomainError as exc:
             return None, self.domain_error(exc)
 
@@ -71,13 +66,8 @@ class CrmModelApi(ModelRestApi):
             item = self.add_model_schema.load(self.json_body())
         except ValidationError as err:
             return self.schema_error(err)
-
-        def add():
-            self.pre_add(item)
-            self.datamodel.session.add(item)
-            self.datamodel.session.flush()
-            return item
-        item, error = self.write(add)
+        self.pre_add(item)
+        item, error = self.write(records.save_record, change_request(), item)
         if error:
             return error
         self.post_add(item)
@@ -93,12 +83,8 @@ class CrmModelApi(ModelRestApi):
         except ValidationError as err:
             self.datamodel.session.rollback()
             return self.schema_error(err)
-
-        def edit():
-            self.pre_update(item)
-            self.datamodel.session.flush()
-            return item
-        item, error = self.write(edit)
+        self.pre_update(item)
+        item, error = self.write(records.save_record, change_request(), item)
         if error:
             return error
         self.post_update(item)
@@ -108,12 +94,8 @@ class CrmModelApi(ModelRestApi):
         item = self.datamodel.get(pk, self._base_filters)
         if not item:
             return self.response_404()
-
-        def delete():
-            self.pre_delete(item)
-            self.datamodel.session.delete(item)
-            self.datamodel.session.flush()
-        _, error = self.write(delete)
+        self.pre_delete(item)
+        _, error = self.write(records.delete_record, change_request(), item)
         if error:
             return error
         self.post_delete(item)

@@ -1,7 +1,7 @@
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from app.web import CrmInterface
 from marshmallow import ValidationError
 
-from app.domain.accounts import is_valid_email, normalise_email
+from app.domain.accounts import email_error
 from app.models import Contact
 
 from .base import CrmModelApi
@@ -10,14 +10,14 @@ FIELDS = ["account_id", "name", "email", "phone", "telegram_handle", "role_tags"
 
 
 def valid_email(value):
-    email = normalise_email(value)
-    if email and not is_valid_email(email):
-        raise ValidationError("Not a valid e-mail address.")
+    error = email_error(value)
+    if error:
+        raise ValidationError(error)
 
 
 class ContactApi(CrmModelApi):
     resource_name = "contacts"
-    datamodel = SQLAInterface(Contact)
+    datamodel = CrmInterface(Contact)
     class_permission_name = "Contact"
     list_columns = ["id"] + FIELDS + ["created_at", "updated_at"]
     show_columns = list_columns

@@ -1,4 +1,4 @@
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from app.web import CrmInterface
 
 from app.models import OpportunityEvent
 
@@ -9,7 +9,7 @@ class OpportunityEventApi(CrmModelApi):
     """Read-only audit trail."""
 
     resource_name = "opportunity_events"
-    datamodel = SQLAInterface(OpportunityEvent)
+    datamodel = CrmInterface(OpportunityEvent)
     class_permission_name = "OpportunityEvent"
     exclude_route_methods = {"post", "put", "delete"}
     base_permissions = ["can_read"]

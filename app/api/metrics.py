@@ -7,8 +7,8 @@ from flask import g, request
 from flask_appbuilder.api import BaseApi, expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
 
-from app.services import metrics
-from app.views.helpers import is_manager
+from app.queries import metrics
+from app.web import request_actor
 
 PARAMETERS = """
           parameters:
@@ -34,7 +34,7 @@ class MetricsApi(BaseApi):
         if end < start:
             return None, self.response(400, message={"to": ["The period ends before it starts."]})
         owner = request.args.get("owner", "")
-        if not is_manager():
+        if not request_actor().sees_everyone:
             owner = str(g.user.id)
         if owner and not owner.isdigit() and owner != "me":
             return None, self.response(400, message={"owner": ["A user id or me."]})

@@ -1,4 +1,4 @@
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from app.web import CrmInterface
 
 from app.models import Offer
 
@@ -9,7 +9,7 @@ FIELDS = ["opportunity_id", "title", "amount", "currency", "discount_percent", "
 
 class OfferApi(CrmModelApi):
     resource_name = "offers"
-    datamodel = SQLAInterface(Offer)
+    datamodel = CrmInterface(Offer)
     class_permission_name = "Offer"
     list_columns = ["id"] + FIELDS + ["created_by_user_id", "created_at", "updated_at"]
     show_columns = list_columns

@@ -2,12 +2,12 @@
 evidence and version, plain list filters, audit history, notes)."""
 from __future__ import annotations
 
-from flask import g, request
+from flask import request
 from flask_appbuilder.api import ModelRestApi, expose, merge_response_func, rison, safe
 from flask_appbuilder.api.schemas import get_list_schema
 from flask_appbuilder.const import (API_DESCRIPTION_COLUMNS_RIS_KEY, API_LABEL_COLUMNS_RIS_KEY,
                                     API_LIST_COLUMNS_RIS_KEY, API_LIST_TITLE_RIS_KEY, API_ORDER_COLUMNS_RIS_KEY)
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from app.web import CrmInterface
 from flask_appbuilder.security.decorators import permission_name, protect
 from marshmallow import ValidationError
 from sqlalchemy import func, select
@@ -15,17 +15,17 @@ from sqlalchemy.orm import raiseload
 
 from app.domain.errors import N_, RuleViolation
 from app.extensions import db
-from app.models import Opportunity, OpportunityEvent, User
+from app.domain.opportunity import EDITABLE_FIELDS
+from app.models import Opportunity, OpportunityEvent
 from app.models.choices import OPPORTUNITY_STATUSES, STAGES
 from app.services import opportunities as service
+from app.web import change_request, request_actor
 
 from .base import CrmModelApi
-from .schemas import (ErrorSchema, EventSchema, NoteSchema, OpportunityCreateSchema, OpportunityListSchema,
+from app.schemas import (ErrorSchema, EventSchema, NoteSchema, OpportunityCreateSchema, OpportunityListSchema,
                       OpportunityOutSchema, OpportunityPatchSchema, OpportunityWriteResultSchema)
 
-FIELDS = ["account_id", "name", "stage", "amount_estimate", "currency", "probability", "forecast_category",
-          "close_date_target", "source", "primary_competitor", "owner_user_id", "next_step_text",
-          "next_step_due_at", "status", "lost_reason", "discount_percent"]
+FIELDS = list(EDITABLE_FIELDS)
 PLAIN_FILTERS = ("owner", "status", "stage", "account_id", "page", "page_size")
 out_schema = OpportunityOutSchema()
 event_schema = EventSchema()
@@ -35,7 +35,7 @@ def _owner_changes(data: dict) -> dict:
     """`owner` (id, username or 'me') becomes owner_user_id."""
     if "owner" in data:
         owner = data.pop("owner")
-        data["owner_user_id"] = None if owner is None else service.resolve_user_id(owner)
+        data["owner_user_id"] = None if owner is None else service.resolve_user_id(owner, request_actor().id)
     return data
 
 
@@ -48,10 +48,10 @@ def _comma_list(name: str) -> list[str]:
 
 class OpportunityApi(CrmModelApi):
     resource_name = "opportunities"
-    datamodel = SQLAInterface(Opportunity)
+    datamodel = CrmInterface(Opportunity)
     class_permission_name = "Opportunity"
     exclude_route_methods = {"delete"}
-    base_permissions = ["can_read", "can_write", "can_note"]
+    base_permissions = ["can_read", "can_write", "can_note", "can_reopen"]
     method_permission_name = {**CrmModelApi.method_permission_name, "patch": "write", "events": "read",
                               "add_note": "note"}
     list_columns = ["id"] + FIELDS + ["stage_entered_at", "closed_at", "proposed", "version", "created_at", "updated_at"]
@@ -77,7 +77,11 @@ class OpportunityApi(CrmModelApi):
             data = OpportunityCreateSchema().load(self.json_body())
         except ValidationError as err:
             return self.schema_error(err)
-        result, error = self.write(lambda: service.create_opportunity(_owner_changes(data)))
+        try:
+            values = _owner_changes(data)
+        except RuleViolation as exc:
+            return self.domain_error(exc)
+        result, error = self.write(service.create_opportunity, change_request(values))
         return error or self._write_result(201, *result)
 
     def put_headless(self, pk):
@@ -89,13 +93,14 @@ class OpportunityApi(CrmModelApi):
             data = OpportunityPatchSchema().load(self.json_body())
         except ValidationError as err:
             return self.schema_error(err)
-        evidence = data.pop("evidence_refs", None)
+        evidence = data.pop("evidence_refs", None) or []
         version = data.pop("version", None)
-
-        def change():
-            return service.update_opportunity(pk, _owner_changes(data), evidence_refs=evidence,
-                                              expected_version=version)
-        result, error = self.write(change)
+        try:
+            changes = _owner_changes(data)
+        except RuleViolation as exc:
+            return self.domain_error(exc)
+        result, error = self.write(service.update_opportunity,
+                                   change_request(changes, evidence_refs=evidence, expected_version=version), pk)
         return error or self._write_result(200, *result)
 
     @expose("/<uuid:pk>", methods=["PATCH"])
@@ -194,7 +199,8 @@ class OpportunityApi(CrmModelApi):
             data = NoteSchema().load(self.json_body())
         except ValidationError as err:
             return self.schema_error(err)
-        event, error = self.write(lambda: service.add_note(pk, data["text"], data.get("evidence_refs")))
+        event, error = self.write(service.add_note, change_request({"text": data["text"]},
+                                                                   evidence_refs=data.get("evidence_refs") or []), pk)
         return error or self.response(201, id=str(event.id), result=event_schema.dump(event))
 
     @expose("/", methods=["GET"])
@@ -250,7 +256,8 @@ class OpportunityApi(CrmModelApi):
         query = select(Opportunity)
         owners = _comma_list("owner")
         if owners:
-            query = query.where(Opportunity.owner_user_id.in_([self._owner_id(o) for o in owners]))
+            actor = request_actor().id
+            query = query.where(Opportunity.owner_user_id.in_([int(o) if o.isdigit() else service.resolve_user_id(o, actor) for o in owners]))
         for name, column, allowed in (("status", Opportunity.status, OPPORTUNITY_STATUSES),
                                       ("stage", Opportunity.stage, STAGES)):
             values = _comma_list(name)
@@ -265,14 +272,3 @@ class OpportunityApi(CrmModelApi):
                 raise RuleViolation({"account_id": [N_("Not a valid UUID.")]})
             query = query.where(Opportunity.account_id == account_id)
         return query
-
-    @staticmethod
-    def _owner_id(value: str) -> int:
-        if value == "me":
-            return g.user.id
-        if value.isdigit():
-            return int(value)
-        user_id = db.session.scalar(select(User.id).where(User.username == value))
-        if user_id is None:
-            raise RuleViolation({"owner": [N_("No such user.")]})
-        return user_id

@@ -1,4 +1,4 @@
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from app.web import CrmInterface
 
 from app.models import Project
 
@@ -9,7 +9,7 @@ FIELDS = ["account_id", "name", "status", "pm_user_id", "start_date", "end_date"
 
 class ProjectApi(CrmModelApi):
     resource_name = "projects"
-    datamodel = SQLAInterface(Project)
+    datamodel = CrmInterface(Project)
     class_permission_name = "Project"
     list_columns = ["id"] + FIELDS + ["created_at", "updated_at"]
     show_columns = list_columns

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from .errors import N_
+
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9\u0400-\u04ff-]{1,63}\.)+[a-z\u0400-\u04ff0-9-]{2,63}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -42,6 +44,22 @@ def normalise_email(value: str | None) -> str | None:
 def is_valid_email(email: str) -> bool:
     """One @, something before it, a dotted domain after it, no spaces."""
     return bool(_EMAIL_RE.match(email))
+
+
+BAD_EMAIL = N_("Not a valid e-mail address.")
+BAD_DOMAIN = N_("Not a valid domain, e.g. studio.ru")
+
+
+def email_error(value: str | None) -> str | None:
+    """Why a typed e-mail cannot be stored (None when it is blank or valid)."""
+    email = normalise_email(value)
+    return BAD_EMAIL if email and not is_valid_email(email) else None
+
+
+def domain_error(value: str | None) -> str | None:
+    """Why a typed domain cannot be stored (None when it is blank or valid)."""
+    domain = normalise_domain(value)
+    return BAD_DOMAIN if domain and not is_valid_domain(domain) else None
 
 
 def normalise_handle(value: str | None) -> str | None:

@@ -34,9 +34,5 @@ class NotFoundError(DomainError):
     """The record does not exist (HTTP 404)."""
 
 
-class PermissionDenied(DomainError):
-    """The actor may not do this (HTTP 403)."""
-
-
 class MissingActor(DomainError):
     """A write without an actor."""

@@ -54,7 +54,7 @@ def _stage_events(old: Mapping, new: Mapping, table: StageTable) -> list[tuple]:
         events.append(("won", {"stage": old.get("stage")}, {"stage": "won"}))
     elif semantic == "lost":
         events.append(("lost", {"stage": old.get("stage")}, {"stage": "lost", "lost_reason": new.get("lost_reason")}))
-    elif old.get("stage") and table.get(old["stage"]).semantic != "open":
+    elif table.is_reopen(old.get("stage"), new["stage"]):
         events.append(("reopened", {"stage": old.get("stage")}, {"stage": new.get("stage")}))
     return events
 

@@ -7,10 +7,12 @@ from decimal import Decimal, InvalidOperation
 
 from .errors import N_, RuleViolation
 from .evidence import parse_evidence_refs
+from .ranges import range_errors
 
 FORECAST_CATEGORIES = ("pipeline", "best_case", "commit", "omitted")
 STATUSES = ("open", "won", "lost")
 EVIDENCE_FIELDS = ("stage", "amount_estimate", "discount_percent")
+OPPORTUNITY_RANGES = ("probability", "discount_percent", "amount_estimate")
 
 
 @dataclass(frozen=True)
@@ -121,20 +123,6 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def _range_errors(values: Mapping) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    checks = (("probability", 0, 1, N_("Must be between 0 and 1.")),
-              ("discount_percent", 0, 100, N_("Must be between 0 and 100.")),
-              ("amount_estimate", 0, None, N_("Must not be negative.")))
-    for field, low, high, message in checks:
-        value = _decimal(values.get(field))
-        if value is None:
-            continue
-        if value == "bad" or value < low or (high is not None and value > high):
-            errors[field] = [message]
-    return errors
-
-
 def check_opportunity(values: Mapping, old: Mapping | None, table: StageTable, *,
                       evidence_refs: list | None, can_reopen: bool) -> dict[str, list[str]]:
     """Field errors of an opportunity's new state (empty when the change may be saved)."""
@@ -150,7 +138,7 @@ def check_opportunity(values: Mapping, old: Mapping | None, table: StageTable, *
             errors[field] = [_REQUIRED[field]]
     if old is not None and old.get("stage") and table.is_reopen(old["stage"], stage.name) and not can_reopen:
         errors.setdefault("stage", []).append(N_("Only Owner or Admin may reopen a closed deal."))
-    errors.update(_range_errors(values))
+    errors.update(range_errors(values, OPPORTUNITY_RANGES))
     if evidence_required(values, old):
         try:
             parse_evidence_refs(evidence_refs, required=True)

@@ -7,12 +7,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from app.extensions import db
 from app.inbound.chatwoot import parse_rest_conversations_page, parse_rest_messages_page
 from app.inbound.records import UnusablePayload
 
+from .context import ChangeRequest
 from .inbound import IngestResult, ingest
-from .transaction import transaction
 
 
 class BackfillError(Exception):
@@ -33,7 +32,9 @@ def _get(base: str, path: str, token: str, params: dict) -> dict:
         raise BackfillError(f"Chatwoot sent something that is not JSON for {path}") from None
 
 
-def backfill_chatwoot(base: str, account_id: int, token: str, *, max_pages: int = 1000, echo=print) -> IngestResult:
+def backfill_chatwoot(request: ChangeRequest, base: str, account_id: int, token: str, *, max_pages: int = 1000,
+                      echo=print) -> IngestResult:
+    """Fetch every conversation page and ingest each page of messages as its own unit of work."""
     total = IngestResult()
     for page in range(1, max_pages + 1):
         conversations = parse_rest_conversations_page(
@@ -41,12 +42,12 @@ def backfill_chatwoot(base: str, account_id: int, token: str, *, max_pages: int 
         if not conversations:
             break
         for conversation in conversations:
-            total.add(_conversation(base, account_id, token, conversation))
+            total.add(_conversation(request, base, account_id, token, conversation))
         echo(f"page {page}: {len(conversations)} conversations")
     return total
 
 
-def _conversation(base, account_id, token, conversation) -> IngestResult:
+def _conversation(request: ChangeRequest, base, account_id, token, conversation) -> IngestResult:
     display_id = conversation.get("display_id", conversation.get("id"))
     result, before = IngestResult(), None
     while True:
@@ -57,8 +58,7 @@ def _conversation(base, account_id, token, conversation) -> IngestResult:
         except UnusablePayload as exc:
             raise BackfillError(f"conversation {display_id}: {exc}") from None
         ids = [m.get("id") for m in (payload.get("payload") or []) if isinstance(m, dict) and m.get("id")]
-        with transaction(db.session):
-            result.add(ingest(records))
+        result.add(ingest(request, records))
         if not ids or (before is not None and min(ids) >= before):
             return result
         before = min(ids)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,7 +14,8 @@ from app.inbound.matching import email_domain, normalise_email, normalise_handle
 from app.inbound.records import MessageRecord
 from app.models import Account, Contact, InboundMessage, InboundThread, InboundThreadEvent
 from app.models.types import new_id, utcnow
-from app.services.context import current_actor_id
+from .context import ChangeRequest, current_request
+from .transaction import transaction
 
 log = logging.getLogger(__name__)
 BATCH = 1000
@@ -38,9 +38,11 @@ def _insert(model):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
-def ingest(records: list[MessageRecord]) -> IngestResult:
-    """Store a batch of messages (flushes; the caller commits). Safe to repeat and to run
-    concurrently: one row per message, the newest edit wins, counters recomputed from the rows."""
+@transaction
+def ingest(request: ChangeRequest, records: list[MessageRecord]) -> IngestResult:
+    """Store a batch of messages as one unit of work (request.actor: the system, or the user an
+    import runs as). Safe to repeat and to run concurrently: one row per message, the newest edit
+    wins, counters recomputed from the rows."""
     result = IngestResult()
     for start in range(0, len(records), BATCH):
         result.add(_ingest_batch(records[start:start + BATCH]))
@@ -155,7 +157,7 @@ def _attach_threads(thread_ids: set) -> set:
             thread.account_id, thread.contact_id, thread.status = account_id, contact_id, "assigned"
             thread.assigned_at = utcnow()
             db.session.add(InboundThreadEvent(thread_id=thread.id, action="auto_attached",
-                                              actor_user_id=current_actor_id(),
+                                              actor_user_id=current_request().actor.id,
                                               details={"reason": reason, "account_id": str(account_id)}))
             attached.add(thread.id)
     db.session.flush()
@@ -212,22 +214,3 @@ def _touch_accounts(inserted, attached: set) -> None:
         db.session.execute(update(Account).where(Account.id == touch.c.account_id).values(
             last_touch_at=case((or_(Account.last_touch_at.is_(None), Account.last_touch_at < touch.c.at), touch.c.at),
                                else_=Account.last_touch_at)))
-
-
-def messages_for_account(account_id, limit: int = 20) -> list[InboundMessage]:
-    """The account's latest client messages (to pick as evidence)."""
-    return db.session.scalars(select(InboundMessage).join(InboundThread, InboundThread.id == InboundMessage.thread_id)
-                              .where(InboundThread.account_id == account_id, InboundMessage.private.is_(False))
-                              .order_by(InboundMessage.sent_at.desc()).limit(limit)).all()
-
-
-def last_message_time(thread_id) -> datetime | None:
-    return db.session.scalar(select(func.max(InboundMessage.sent_at)).where(InboundMessage.thread_id == thread_id))
-
-
-def check_message_refs(refs: list[dict] | None) -> None:
-    """Every {"type": "message", "id": …} evidence ref names a stored inbound message, else
-    RuleViolation({"evidence_refs": [...]}) (the opportunity API calls this before a change)."""
-    from app.services.evidence import check_message_refs as check
-
-    check(db.session, list(refs or []))

@@ -1,7 +1,8 @@
-"""Verbs on opportunities shared by the REST API, the pages and the CLI.
+"""Verbs on opportunities: create, change (any field, stage moves included), accept a proposal,
+add a note. Each takes a ChangeRequest, is one unit of work, and returns what it wrote.
 
-They change the ORM objects and flush; the before_flush listener applies the stage rules and
-writes the audit rows. The caller owns the transaction (`with transaction(db.session):`).
+They set values on the ORM objects and flush; the before_flush listener applies the stage rules
+and writes the audit rows in the same transaction.
 """
 from __future__ import annotations
 
@@ -12,17 +13,24 @@ from sqlalchemy import select
 
 from app.domain.errors import N_, MissingActor, NotFoundError, RuleViolation
 from app.domain.evidence import parse_evidence_refs
+from app.domain.opportunity import EDITABLE_FIELDS, SYSTEM_FIELDS, decide, version_errors
 from app.extensions import db
 from app.models import Account, Opportunity, OpportunityEvent, User
-from app.models.types import utcnow
+from app.settings import current as settings
 
-from .audit import take_written_events
+from .audit import NO_ACTOR, state_of, take_written_events
+from .context import ChangeRequest
 from .evidence import check_message_refs
-from .context import change_context, current_actor_id, current_context, stage_table
+from .transaction import transaction
 
-UPDATABLE = ("stage", "amount_estimate", "currency", "probability", "forecast_category", "next_step_text",
-             "next_step_due_at", "lost_reason", "discount_percent", "close_date_target", "owner_user_id",
-             "status", "name", "source", "primary_competitor", "proposed")
+UPDATABLE = EDITABLE_FIELDS + SYSTEM_FIELDS
+
+
+def parse_uuid(value) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def get_opportunity(opp_id) -> Opportunity:
@@ -34,68 +42,53 @@ def get_opportunity(opp_id) -> Opportunity:
     return opp
 
 
-def parse_uuid(value) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
-def resolve_user_id(value: Any) -> int:
-    """A user given as id, username or 'me'."""
-    if value == "me":
-        actor = current_actor_id()
-        if actor is not None:
-            return actor
-    query = select(User.id).where(User.id == value) if isinstance(value, int) and not isinstance(value, bool) \
-        else select(User.id).where(User.username == str(value))
-    if isinstance(value, str) and value.isdigit():
+def resolve_user_id(value: Any, actor_id: int | None = None, field: str = "owner") -> int:
+    """A user given as id, username or 'me' (the actor): the one owner resolution every entry
+    point uses."""
+    if value == "me" and actor_id is not None:
+        return actor_id
+    if isinstance(value, bool):
+        value = None
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
         query = select(User.id).where(User.id == int(value))
+    else:
+        query = select(User.id).where(User.username == str(value))
     user_id = db.session.scalar(query)
     if user_id is None:
-        raise RuleViolation({"owner": [N_("No such user.")]})
+        raise RuleViolation({field: [N_("No such user.")]})
     return user_id
 
 
-def _actor_context(evidence_refs, expected_version, opp_id):
-    ctx = current_context()
-    return change_context(
-        actor_id=ctx.actor_id or current_actor_id(), evidence_refs=evidence_refs, can_reopen=ctx.can_reopen,
-        expected_versions={opp_id: expected_version} if expected_version is not None else {}, at=ctx.at,
-    )
-
-
-def _check_sent_status(changes: dict, stage: str) -> None:
-    """A client may send status, but it must agree with the stage (status follows the stage)."""
-    if changes.get("status") is not None and stage_table().get(stage).semantic != changes["status"]:
-        raise RuleViolation({"status": [N_("The status follows the stage and contradicts it.")]})
-
-
-def update_opportunity(opp_id, changes: dict, *, evidence_refs: list | None = None,
-                       expected_version: int | None = None) -> tuple[Opportunity, list[OpportunityEvent]]:
-    """Apply a partial change with its evidence; the listener checks rules and writes the audit."""
-    opp = get_opportunity(opp_id)
-    refs = parse_evidence_refs(evidence_refs, required=False)
+def _refuse_unknown(changes) -> None:
     unknown = set(changes) - set(UPDATABLE)
     if unknown:
         raise RuleViolation({name: [N_("This field cannot be changed here.")] for name in sorted(unknown)})
-    _check_sent_status(changes, changes.get("stage", opp.stage))
+
+
+@transaction
+def update_opportunity(request: ChangeRequest, opp_id) -> tuple[Opportunity, list[OpportunityEvent]]:
+    """Apply a partial change (request.values) with its evidence and the version the client read."""
+    opp = get_opportunity(opp_id)
+    _refuse_unknown(request.values)
+    parse_evidence_refs(request.evidence_refs, required=False)
     take_written_events(db.session)
-    with _actor_context(refs, expected_version, opp.id):
-        for name, value in changes.items():
-            setattr(opp, name, value)
-        db.session.flush()
+    for name, value in request.values.items():
+        setattr(opp, name, value)
+    db.session.flush()
     return opp, take_written_events(db.session)
 
 
-def create_opportunity(values: dict) -> tuple[Opportunity, list[OpportunityEvent]]:
-    """A new opportunity (rules checked, `created` event written)."""
+@transaction
+def create_opportunity(request: ChangeRequest) -> tuple[Opportunity, list[OpportunityEvent]]:
+    """A new opportunity from request.values (rules checked, `created` event written)."""
+    values = dict(request.values)
+    _refuse_unknown(values)
     if not (values.get("name") or "").strip():
         raise RuleViolation({"name": [N_("An opportunity needs a name.")]})
     account_id = parse_uuid(values.get("account_id"))
     if account_id is None or db.session.get(Account, account_id) is None:
         raise RuleViolation({"account_id": [N_("No such account.")]})
-    _check_sent_status(values, values.get("stage") or "lead")
+    values["account_id"] = account_id
     take_written_events(db.session)
     opp = Opportunity(**values)
     db.session.add(opp)
@@ -103,31 +96,50 @@ def create_opportunity(values: dict) -> tuple[Opportunity, list[OpportunityEvent
     return opp, take_written_events(db.session)
 
 
-def add_note(opp_id, text: str, evidence_refs: list | None = None) -> OpportunityEvent:
-    """A note on the deal's timeline: an audit event of its own, with the actor."""
+@transaction
+def accept_proposal(request: ChangeRequest, opp_id) -> tuple[Opportunity, list[OpportunityEvent]]:
+    """A person accepts a proposed deal onto the board (audited as a change of `proposed`)."""
+    return update_opportunity(request.with_values({**request.values, "proposed": False}), opp_id)
+
+
+@transaction
+def add_note(request: ChangeRequest, opp_id) -> OpportunityEvent:
+    """A note (request.values["text"]) on the deal's timeline: an audit event with the actor."""
     opp = get_opportunity(opp_id)
-    text = (text or "").strip()
+    text = (request.values.get("text") or "").strip()
     if not text:
         raise RuleViolation({"text": [N_("A note must not be blank.")]})
-    actor = current_actor_id()
-    if actor is None:
-        raise MissingActor({"actor": [N_("A change of an opportunity needs an actor (log in, or pass --as USER).")]})
-    refs = parse_evidence_refs(evidence_refs, required=False)
+    if request.actor.id is None:
+        raise MissingActor({"actor": [NO_ACTOR]})
+    refs = parse_evidence_refs(request.evidence_refs, required=False)
     check_message_refs(db.session, refs)
     event = OpportunityEvent(opportunity_id=opp.id, event_type="note_added", old_value=None,
-                             new_value={"text": text}, actor_user_id=actor, evidence_refs=refs,
-                             created_at=current_context().at or utcnow())
+                             new_value={"text": text}, actor_user_id=request.actor.id, evidence_refs=refs,
+                             created_at=request.now())
     db.session.add(event)
     opp.account.last_touch_at = event.created_at
     db.session.flush()
     return event
 
 
-def events_of(opp_id, limit: int | None = None, offset: int = 0) -> list[OpportunityEvent]:
-    """The audit history of one opportunity, newest first."""
-    opp = get_opportunity(opp_id)
-    query = (select(OpportunityEvent).where(OpportunityEvent.opportunity_id == opp.id)
-             .order_by(OpportunityEvent.created_at.desc(), OpportunityEvent.id).offset(offset))
-    if limit:
-        query = query.limit(limit)
-    return list(db.session.scalars(query))
+def check_change(request: ChangeRequest, opp_id=None) -> dict[str, list[str]]:
+    """The field errors `create_opportunity` / `update_opportunity` would answer for this request,
+    without writing anything (forms ask this while validating, so they re-render with the values)."""
+    values = dict(request.values)
+    old = None
+    if opp_id is not None:
+        opp = get_opportunity(opp_id)
+        old = {**state_of(opp), "version": opp.version}
+        errors = version_errors(request.expected_version, opp.version)
+        if errors:
+            return errors
+    new = {**(old or {}), **values}
+    if old is None:
+        new.setdefault("stage", "lead")
+    explicit = {name for name in values if old is None or old.get(name) != values[name]}
+    try:
+        refs = parse_evidence_refs(request.evidence_refs, required=False)
+    except RuleViolation as exc:
+        return exc.messages
+    return decide(old, new, explicit, settings().stages, evidence_refs=refs,
+                  can_reopen=request.actor.may_reopen, now=request.now()).errors

@@ -22,12 +22,13 @@ def register_views(appbuilder) -> None:
 
     appbuilder.add_view_no_menu(AccountLookupView)
     appbuilder.add_view_no_menu(OpportunityLookupView)
-    from .dashboard import DashboardView, StallReportView
+    from .dashboard import DashboardView, StallReportView, TeamMetricsView
     from .triage import TriageView
 
     appbuilder.add_view(DashboardView, "Dashboard", label=_l("Dashboard"), icon="fa-line-chart")
     appbuilder.add_view(StallReportView, "Why deals stall", label=_l("Why deals stall"), icon="fa-exclamation-triangle")
 
+    appbuilder.add_view_no_menu(TeamMetricsView)
     appbuilder.add_view(TriageView, "Triage", label=_l("Triage"), icon="fa-inbox")
     crm = dict(category="CRM", category_label=_l("Data"), category_icon="fa-database")
     appbuilder.add_view(AccountView, "Accounts", label=_l("Accounts"), icon="fa-building", **crm)

@@ -1,25 +1,27 @@
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from app.web import CrmInterface
 from flask_babel import lazy_gettext as _l
-from wtforms.validators import NumberRange, Optional, ValidationError
+from wtforms.validators import Optional, ValidationError
 
-from app.domain.accounts import is_valid_domain, normalise_domain
+from flask_babel import gettext
+
+from app.domain.accounts import domain_error, normalise_domain
 from app.models import Account
 from app.models.choices import ACCOUNT_STATUSES, SEGMENTS
 
 from .base import CrmModelView
 from .fields import enum_fields
 from .labels import COLUMN_LABELS
-from .validators import UniqueLower
+from .validators import UniqueLower, range_validators
 
 
 def valid_domain(form, field):
-    value = normalise_domain(field.data)
-    if value and not is_valid_domain(value):
-        raise ValidationError(_l("Not a valid domain, e.g. studio.ru"))
+    error = domain_error(field.data)
+    if error:
+        raise ValidationError(gettext(error))
 
 
 class AccountView(CrmModelView):
-    datamodel = SQLAInterface(Account)
+    datamodel = CrmInterface(Account)
     class_permission_name = "Account"
     list_title = _l("Accounts")
     show_title = _l("Account")
@@ -40,5 +42,5 @@ class AccountView(CrmModelView):
     validators_columns = {
         "domain": [Optional(), valid_domain,
                    UniqueLower(Account.domain, normalise_domain, _l("An account with this domain already exists."))],
-        "icp_fit_score": [Optional(), NumberRange(0, 100)],
+        **range_validators("icp_fit_score"),
     }

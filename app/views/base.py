@@ -1,13 +1,10 @@
-"""Base generated view: writes go through one transaction and domain errors become form errors."""
+"""Base generated view: FAB's own add/edit, writes through the verbs (app.web.CrmInterface),
+domain checks inside the form's validation so a refused form re-renders with what was typed."""
 from __future__ import annotations
 
-from flask import abort, flash, g, request
+from flask import flash, g, has_request_context
 from flask_appbuilder import ModelView
-from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
 from flask_babel import format_date, format_datetime, gettext, lazy_gettext as _l
-
-from app.domain.errors import DomainError
-from app.services.transaction import transaction
 
 
 # domain field -> the form field that shows its errors
@@ -55,7 +52,7 @@ DATE_COLUMNS = ("close_date_target", "start_date", "end_date")
 
 
 class CrmModelView(ModelView):
-    """ModelView whose add/edit run the domain rules and map refusals onto the form."""
+    """ModelView whose forms ask the domain while validating and whose list filters are per request."""
 
     method_permission_name = VIEW_PERMISSIONS
     add_template = "crm/add.html"  # generated forms plus the search-as-you-type relation fields
@@ -66,72 +63,39 @@ class CrmModelView(ModelView):
     add_row_message = _l("Added")
     edit_row_message = _l("Saved")
 
-    def pre_add(self, item):
-        """New records belong to their creator unless an owner was picked."""
-        user = g.get("user")
-        if hasattr(item, "owner_user_id") and item.owner_user_id is None and getattr(item, "owner", None) is None \
-                and user is not None and getattr(user, "is_authenticated", False):
-            item.owner_user_id = user.id
+    # FAB keeps the list filters on the view instance, which every request (and every gunicorn
+    # thread) shares: one user's `?_flt_…` must never reach another user's form. Each request
+    # gets its own Filters; the instance keeps only the empty template FAB built.
+    @property
+    def _filters(self):
+        template = self.__dict__.get("_crm_filters")
+        if template is None or not has_request_context():
+            return template
+        per_request = g.setdefault("crm_view_filters", {})
+        if id(self) not in per_request:
+            per_request[id(self)] = self.datamodel.get_filters(self.search_columns)
+        return per_request[id(self)]
 
-    def _write(self, form, item, hook) -> bool:
-        try:
-            with transaction(self.datamodel.session) as session:
-                hook(item)
-                session.add(item)
-                session.flush()
-        except DomainError as exc:
-            apply_errors(form, exc.messages)
-            if "version" in exc.messages:
-                details = self.conflict_details(item)
-                if details:
-                    flash(details, "danger")
-            return False
+    @_filters.setter
+    def _filters(self, value):
+        self.__dict__["_crm_filters"] = value
+
+    def _init_forms(self):
+        super()._init_forms()
+        self.add_form = self._checked(self.add_form, adding=True)
+        self.edit_form = self._checked(self.edit_form, adding=False)
+
+    def _checked(self, form_class, adding: bool):
+        view = self
+
+        class CheckedForm(form_class):
+            def validate(self, extra_validators=None):
+                valid = super().validate(extra_validators=extra_validators)
+                return valid and view.check_form(self, None if adding else getattr(self, "_id", None))
+        CheckedForm.__name__ = form_class.__name__
+        return CheckedForm
+
+    def check_form(self, form, pk) -> bool:
+        """Ask the domain about the values typed (pk None when adding); put its messages on the
+        form's fields. True when the form may be saved. Views with rules override this."""
         return True
-
-    def conflict_details(self, item) -> str:
-        """Extra words for a version conflict (who changed the record); none by default."""
-        return ""
-
-    def _add(self):
-        exclude_cols = self._filters.get_relation_cols()
-        form = self.add_form.refresh()
-        if request.method == "POST":
-            self._fill_form_exclude_cols(exclude_cols, form)
-            if form.validate():
-                self.process_form(form, True)
-                item = self.datamodel.obj()
-                form.populate_obj(item)
-                if self._write(form, item, self.pre_add):
-                    self.post_add(item)
-                    flash(self.add_row_message, "success")
-                    return None
-        else:
-            self.update_redirect()
-        return self._get_add_widget(form=form, exclude_cols=exclude_cols)
-
-    def _edit(self, pk):
-        exclude_cols = self._filters.get_relation_cols()
-        item = self.datamodel.get(pk, self._base_filters)
-        if not item:
-            abort(404)
-        pk = self.datamodel.get_pk_value(item)
-        if request.method == "POST":
-            form = self.edit_form.refresh(request.form)
-            self._fill_form_exclude_cols(exclude_cols, form)
-            form._id = pk
-            if form.validate():
-                self.process_form(form, False)
-                form.populate_obj(item)
-                if self._write(form, item, self.pre_update):
-                    self.post_update(item)
-                    flash(self.edit_row_message, "success")
-                    return None
-                item = self.datamodel.get(pk, self._base_filters)
-        else:
-            form = self.edit_form.refresh(obj=item)
-            self.prefill_form(form, pk)
-        widgets = self._get_edit_widget(form=form, exclude_cols=exclude_cols)
-        return self._get_related_views_widgets(
-            item, filters={}, orders=get_order_args(), pages=get_page_args(),
-            page_sizes=get_page_size_args(), widgets=widgets,
-        )

@@ -1,24 +1,26 @@
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from app.web import CrmInterface
 from flask_babel import lazy_gettext as _l
-from wtforms.validators import NumberRange, Optional, ValidationError
+from wtforms.validators import Optional, ValidationError
 
-from app.domain.accounts import is_valid_email, normalise_email
+from flask_babel import gettext
+
+from app.domain.accounts import email_error, normalise_email
 from app.models import Contact
 
 from .base import CrmModelView
 from .fields import TagListField, account_field
 from .labels import COLUMN_LABELS
-from .validators import UniqueLower
+from .validators import UniqueLower, range_validators
 
 
 def valid_email(form, field):
-    value = normalise_email(field.data)
-    if value and not is_valid_email(value):
-        raise ValidationError(_l("Not a valid e-mail address."))
+    error = email_error(field.data)
+    if error:
+        raise ValidationError(gettext(error))
 
 
 class ContactView(CrmModelView):
-    datamodel = SQLAInterface(Contact)
+    datamodel = CrmInterface(Contact)
     class_permission_name = "Contact"
     list_title = _l("Contacts")
     show_title = _l("Contact")
@@ -38,6 +40,6 @@ class ContactView(CrmModelView):
     validators_columns = {
         "email": [Optional(), valid_email,
                   UniqueLower(Contact.email, normalise_email, _l("A contact with this e-mail already exists."))],
-        "influence_score": [Optional(), NumberRange(0, 100)],
+        **range_validators("influence_score"),
     }
     formatters_columns = {**CrmModelView.formatters_columns, "role_tags": lambda tags: ", ".join(tags or [])}

@@ -11,9 +11,9 @@ from flask_babel import gettext
 
 from app.extensions import db
 from app.models import User
-from app.services import metrics
+from app.queries import metrics
 
-from .helpers import is_manager, plain_labels, template_helpers
+from .helpers import plain_labels, sees_everyone, template_helpers
 
 
 def metric_filters() -> tuple[metrics.MetricFilters, str, list[str]]:
@@ -31,7 +31,7 @@ def metric_filters() -> tuple[metrics.MetricFilters, str, list[str]]:
         errors.append(gettext("The period ends before it starts; the dates were swapped."))
         start, end = end, start
     owner = request.args.get("owner", "all")
-    if not is_manager():
+    if not sees_everyone():
         owner = str(g.user.id)
     owner_ids = [int(owner)] if owner.isdigit() else ([g.user.id] if owner == "me" else [])
     return metrics.MetricFilters(start=start, end=end, owner_ids=owner_ids), owner, errors
@@ -59,11 +59,11 @@ class DashboardView(BaseView):
         labels = plain_labels()
         pipe, forecast = metrics.pipeline_and_forecast(f)
         users = db.session.query(User.id, User.first_name, User.last_name).order_by(User.first_name).all() \
-            if is_manager() else []
+            if sees_everyone() else []
         return self.render_template(
             "dashboard/index.html", f=f, owner=owner, errors=errors, users=users, labels=labels,
             pipeline=pipe, pipeline_bars=bars(pipe, "amount", "stage", labels), forecast=forecast,
-            aging=metrics.aging(f), win=metrics.win_rate(f), sla=metrics.sla(f, limit=20), manager=is_manager(),
+            aging=metrics.aging(f), win=metrics.win_rate(f), sla=metrics.sla(f, limit=20), manager=sees_everyone(),
             **template_helpers())
 
 
@@ -109,6 +109,14 @@ class StallReportView(BaseView):
                              row["days_in_stage"], reasons])
         return Response(out.getvalue(), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=why-deals-stall.csv"})
+
+
+class TeamMetricsView(BaseView):
+    """No page of its own: it declares the "sees everyone's metrics" permission (can read on
+    TeamMetrics) so an admin can grant it to any role; dashboard, metrics API and board ask it."""
+
+    class_permission_name = "TeamMetrics"
+    base_permissions = ["can_read"]
 
 
 class CrmIndexView(IndexView):

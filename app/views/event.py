@@ -1,4 +1,4 @@
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from app.web import CrmInterface
 from flask_babel import lazy_gettext as _l
 
 from app.models import OpportunityEvent
@@ -10,7 +10,7 @@ from .labels import COLUMN_LABELS
 class OpportunityEventView(CrmModelView):
     """Read-only audit trail: events are written by the rules, never by hand."""
 
-    datamodel = SQLAInterface(OpportunityEvent)
+    datamodel = CrmInterface(OpportunityEvent)
     class_permission_name = "OpportunityEvent"
     exclude_route_methods = {"add", "edit", "delete", "download"}
     base_permissions = ["can_read"]

@@ -4,18 +4,23 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from flask import g, request
+from flask import request
 from markupsafe import Markup, escape
 from flask_babel import format_date, format_datetime, format_decimal
 
 from app.domain.stages import required_fields_for
-from app.services.context import stage_table
+from app.settings import stage_table
+from app.web import request_actor
 
 
-def is_manager(user=None) -> bool:
-    """Owner and Admin see everyone's numbers and may reopen deals."""
-    user = user or g.user
-    return any(role.name in ("Admin", "Owner") for role in user.roles)
+def sees_everyone() -> bool:
+    """Whether the user holds the "sees everyone's metrics" permission (Owner and Admin by default)."""
+    return request_actor().sees_everyone
+
+
+def may_reopen() -> bool:
+    """Whether the user holds the reopen permission (Owner and Admin by default)."""
+    return request_actor().may_reopen
 
 
 def arg_uuid(name: str) -> uuid.UUID | None:

@@ -10,18 +10,18 @@ from app.domain.errors import DomainError
 from app.extensions import db
 from app.models import Account, User
 from app.models.choices import FORECAST_CATEGORIES
-from app.services import board
-from app.services.context import stage_table
-from app.services.opportunities import update_opportunity
-from app.services.transaction import transaction
+from app.queries import board
+from app.settings import stage_table
+from app.services.opportunities import accept_proposal
+from app.web import change_request
 
-from .helpers import (arg_int, arg_uuid, is_manager, money, move_options, plain_labels, stage_requirements,
+from .helpers import (arg_int, arg_uuid, may_reopen, sees_everyone, money, move_options, plain_labels, stage_requirements,
                       template_helpers)
 
 
 def board_filters() -> tuple[board.BoardFilters, str]:
     """Filters from the query string; owner defaults to "mine" for Sales, "all" for Owner/Admin."""
-    owner = request.args.get("owner") or ("all" if is_manager() else "me")
+    owner = request.args.get("owner") or ("all" if sees_everyone() else "me")
     ids: list[int] = []
     if owner == "me":
         ids = [g.user.id]
@@ -63,7 +63,7 @@ class BoardView(BaseView):
             proposed=board.proposed_cards(filters), owner=owner, users=users, account=account,
             filters=filters, requirements=stage_requirements(), labels=labels, page_size=board.PAGE,
             labels_for_js={s: labels[s] for s in table.names()}, move_options=move_options(table.names(), labels),
-            categories=FORECAST_CATEGORIES, now=board.utcnow(), open_stages=table.open_stages(), can_reopen=is_manager(), **template_helpers())
+            categories=FORECAST_CATEGORIES, now=board.utcnow(), open_stages=table.open_stages(), can_reopen=may_reopen(), **template_helpers())
 
     @expose("/column/<stage>")
     @has_access
@@ -90,8 +90,7 @@ class BoardView(BaseView):
     def accept(self, pk):
         """Accept a proposed opportunity onto the board (audited as a change of `proposed`)."""
         try:
-            with transaction(db.session):
-                update_opportunity(pk, {"proposed": False})
+            accept_proposal(change_request(), pk)
             flash(gettext("Opportunity accepted onto the board."), "success")
         except DomainError as exc:
             flash("; ".join(gettext(m) for msgs in exc.messages.values() for m in msgs), "danger")

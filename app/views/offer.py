@@ -1,6 +1,5 @@
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from app.web import CrmInterface
 from flask_babel import lazy_gettext as _l
-from wtforms.validators import NumberRange, Optional
 
 from app.models import Offer
 from app.models.choices import OFFER_STATUSES
@@ -8,10 +7,11 @@ from app.models.choices import OFFER_STATUSES
 from .base import CrmModelView
 from .fields import enum_fields, opportunity_field
 from .labels import COLUMN_LABELS
+from .validators import range_validators
 
 
 class OfferView(CrmModelView):
-    datamodel = SQLAInterface(Offer)
+    datamodel = CrmInterface(Offer)
     class_permission_name = "Offer"
     list_title = _l("Offers")
     show_title = _l("Offer")
@@ -26,5 +26,4 @@ class OfferView(CrmModelView):
     base_order = ("created_at", "desc")
     add_form_extra_fields = {"opportunity": opportunity_field(), **enum_fields(status=(_l("Status"), OFFER_STATUSES, "draft"))}
     edit_form_extra_fields = add_form_extra_fields
-    validators_columns = {"amount": [Optional(), NumberRange(min=0)],
-                          "discount_percent": [Optional(), NumberRange(0, 100)]}
+    validators_columns = range_validators("amount", "discount_percent")

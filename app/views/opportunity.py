@@ -1,31 +1,79 @@
+"""Opportunities as generated views: FAB's forms, writes through the opportunity verbs."""
+from flask import flash
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import format_datetime, gettext, lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from wtforms import HiddenField, TextAreaField
-from wtforms.validators import NumberRange, Optional
 
+from app.domain.errors import DomainError
 from app.domain.evidence import parse_evidence_text
+from app.domain.opportunity import EDITABLE_FIELDS
 from app.extensions import db
 from app.models import Opportunity, OpportunityEvent
 from app.models.choices import FORECAST_CATEGORIES, STAGES
-from app.services.context import set_request_context
+from app.services import opportunities as verbs
+from app.web import CrmInterface, Refused, change_request
 
-from .base import CrmModelView
+from .base import CrmModelView, apply_errors
 from .fields import account_field, enum_fields
 from .labels import COLUMN_LABELS
+from .validators import range_validators
 
-EDITABLE = ["account", "name", "stage", "amount_estimate", "currency", "probability", "forecast_category",
-            "close_date_target", "source", "primary_competitor", "owner", "next_step_text", "next_step_due_at",
-            "lost_reason", "discount_percent"]
+# form field -> the domain field it sets (relations are picked as records)
+DOMAIN_FIELD = {"account": "account_id", "owner": "owner_user_id"}
+FORM_FIELD = {value: key for key, value in DOMAIN_FIELD.items()}
+# The domain's editable fields; status follows the stage and is never typed.
+EDITABLE = [FORM_FIELD.get(name, name) for name in EDITABLE_FIELDS if name != "status"]
+
+
+def _form_values(form) -> dict:
+    """The domain values a submitted form asks for."""
+    values = {}
+    for name in EDITABLE:
+        data = getattr(form, name).data
+        if name in DOMAIN_FIELD:
+            data = getattr(data, "id", None)
+        values[DOMAIN_FIELD.get(name, name)] = data
+    return values
+
+
+def _version(value) -> int | None:
+    return int(value) if value and str(value).isdigit() else None
+
+
+class OpportunityInterface(CrmInterface):
+    """Adding and editing a deal in the generated forms are the opportunity verbs."""
+
+    def add(self, item, commit: bool = True) -> None:
+        values = {name: getattr(item, name) for name in EDITABLE_FIELDS if name not in DOMAIN_FIELD.values()}
+        values.update(account_id=getattr(item.account, "id", None), owner_user_id=getattr(item.owner, "id", None))
+        values = {k: v for k, v in values.items() if v is not None}
+        self._call(lambda: verbs.create_opportunity(change_request(values)))
+
+    def edit(self, item, commit: bool = True) -> None:
+        state = inspect(item)
+        changes = {name: getattr(item, name) for name in EDITABLE_FIELDS
+                   if name not in DOMAIN_FIELD.values() and state.attrs[name].history.has_changes()}
+        for relation, name in FORM_FIELD.items():
+            if state.attrs[name].history.has_changes():
+                changes[relation] = getattr(getattr(item, name), "id", None)
+        request = change_request(changes, evidence_refs=parse_evidence_text(getattr(item, "evidence", "") or ""),
+                                 expected_version=_version(getattr(item, "expected_version", None)))
+        self._call(lambda: verbs.update_opportunity(request, item.id))
+
+    def _call(self, verb) -> None:
+        try:
+            verb()
+        except DomainError as exc:
+            raise Refused(exc) from None
 
 
 class OpportunityView(CrmModelView):
-    datamodel = SQLAInterface(Opportunity)
+    datamodel = OpportunityInterface(Opportunity)
     class_permission_name = "Opportunity"
     # Opportunities are never deleted (their audit history stays); close them as lost.
     exclude_route_methods = {"delete", "download"}
-    base_permissions = ["can_read", "can_write", "can_note"]  # the same set as OpportunityApi
+    base_permissions = ["can_read", "can_write", "can_note", "can_reopen"]  # the same set as OpportunityApi
     list_title = _l("Opportunities")
     show_title = _l("Opportunity")
     add_title = _l("Add opportunity")
@@ -41,11 +89,7 @@ class OpportunityView(CrmModelView):
     add_form_extra_fields = {"account": account_field(),
                              **enum_fields(stage=(_l("Stage"), STAGES, "lead"),
                                            forecast_category=(_l("Forecast category"), FORECAST_CATEGORIES, None, True))}
-    validators_columns = {
-        "probability": [Optional(), NumberRange(0, 1)],
-        "discount_percent": [Optional(), NumberRange(0, 100)],
-        "amount_estimate": [Optional(), NumberRange(min=0)],
-    }
+    validators_columns = range_validators("probability", "discount_percent", "amount_estimate")
     edit_form_extra_fields = {
         "account": account_field(),
         **enum_fields(stage=(_l("Stage"), STAGES, "lead"),
@@ -70,13 +114,17 @@ class OpportunityView(CrmModelView):
     def prefill_form(self, form, pk):
         form.expected_version.data = self.datamodel.get(pk).version
 
-    def pre_add(self, item):
-        super().pre_add(item)
-        set_request_context()
-
-    def pre_update(self, item):
-        expected = getattr(item, "expected_version", None)
-        set_request_context(
-            evidence_refs=parse_evidence_text(getattr(item, "evidence", "") or ""),
-            expected_versions={item.id: int(expected)} if expected and str(expected).isdigit() else {},
-        )
+    def check_form(self, form, pk) -> bool:
+        """The opportunity rules on what was typed: stage requirements, evidence, reopen, version."""
+        evidence = parse_evidence_text(form.evidence.data or "") if pk is not None else []
+        version = _version(form.expected_version.data) if pk is not None else None
+        request = change_request(_form_values(form), evidence_refs=evidence, expected_version=version)
+        errors = verbs.check_change(request, pk)
+        if not errors:
+            return True
+        apply_errors(form, errors)
+        if "version" in errors:
+            details = self.conflict_details(self.datamodel.get(pk))
+            if details:
+                flash(details, "danger")
+        return False

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext
 
-from app.domain.accounts import is_valid_email, normalise_email
 from app.domain.errors import N_, DomainError, RuleViolation
 from app.domain.evidence import parse_evidence_text
 from app.extensions import db
-from app.models import Contact, User
+from app.models import User
 from app.models.choices import ACCOUNT_STATUSES, SEGMENTS
-from app.services import account_pages as pages
-from app.services.board import next_step_state
-from app.services.inbound import messages_for_account
-from app.services.context import stage_table
+from app.queries import account_pages as pages
+from app.queries.board import next_step_state
+from app.queries.inbox import messages_for_account
+from app.services.records import add_contact
+from app.settings import stage_table
 from app.services.offers import create_offer_from
 from app.services.opportunities import add_note, create_opportunity
-from app.services.transaction import transaction
+from app.web import change_request, request_actor
 from app.views.labels import CHOICE_LABELS
 
-from .helpers import arg_int, is_manager, stage_requirements, template_helpers
+from .helpers import arg_int, may_reopen, stage_requirements, template_helpers
 
 
 def parse_amount(text: str | None) -> Decimal | None:
@@ -84,16 +84,11 @@ class AccountPageView(BaseView):
     def add_contact(self, pk):
         """Quick action: a contact on this account."""
         form = request.form
-        name, email = form.get("name", "").strip(), normalise_email(form.get("email"))
         tags = [t.strip() for t in form.get("role_tags", "").split(",") if t.strip()]
         try:
-            if not name:
-                raise RuleViolation({"name": [N_("A contact needs a name.")]})
-            if email and not is_valid_email(email):
-                raise RuleViolation({"email": [N_("Not a valid e-mail address.")]})
-            with transaction(db.session):
-                db.session.add(Contact(account_id=pages.get_account(pk).id, name=name, email=email,
-                                       phone=form.get("phone") or None, role_tags=tags))
+            pages.get_account(pk)
+            add_contact(change_request({"account_id": pk, "name": form.get("name", ""), "email": form.get("email"),
+                                        "phone": form.get("phone") or None, "role_tags": tags}))
             flash(gettext("Contact added."), "success")
         except DomainError as exc:
             flash_errors(exc)
@@ -105,9 +100,9 @@ class AccountPageView(BaseView):
         """Quick action: a new lead on this account, owned by the user."""
         try:
             amount = parse_amount(request.form.get("amount_estimate"))
-            with transaction(db.session):
-                opp, _ = create_opportunity({"account_id": pk, "name": request.form.get("name", "").strip() or None,
-                                             "amount_estimate": amount, "owner_user_id": g.user.id})
+            opp, _ = create_opportunity(change_request({
+                "account_id": pk, "name": request.form.get("name", "").strip() or None,
+                "amount_estimate": amount, "owner_user_id": request_actor().id}))
             return redirect(url_for("OpportunityPageView.show", pk=opp.id))
         except DomainError as exc:
             flash_errors(exc)
@@ -118,8 +113,7 @@ class AccountPageView(BaseView):
     def add_account_note(self, pk):
         """Quick action: a note on one of the account's deals."""
         try:
-            with transaction(db.session):
-                add_note(request.form.get("opportunity_id"), request.form.get("text", ""))
+            add_note(change_request({"text": request.form.get("text", "")}), request.form.get("opportunity_id"))
             flash(gettext("Note added."), "success")
         except DomainError as exc:
             flash_errors(exc)
@@ -148,7 +142,7 @@ class OpportunityPageView(BaseView):
             next_step=next_step_state(data["opp"].next_step_due_at, now) if data["opp"].status == "open" else "closed",
             requirements=stage_requirements(),
             labels_for_js={s: str(CHOICE_LABELS[s]) for s in table.names()},
-            can_reopen=is_manager(), recent_messages=messages_for_account(data["opp"].account_id, 15),
+            can_reopen=may_reopen(), recent_messages=messages_for_account(data["opp"].account_id, 15),
             **data, **template_helpers())
 
     @expose("/<uuid:pk>/notes", methods=["POST"])
@@ -156,8 +150,8 @@ class OpportunityPageView(BaseView):
     def note(self, pk):
         """Add a note (with optional evidence lines) to the deal's history."""
         try:
-            with transaction(db.session):
-                add_note(pk, request.form.get("text", ""), parse_evidence_text(request.form.get("evidence", "")))
+            add_note(change_request({"text": request.form.get("text", "")},
+                                    evidence_refs=parse_evidence_text(request.form.get("evidence", ""))), pk)
             flash(gettext("Note added."), "success")
         except DomainError as exc:
             flash_errors(exc)
@@ -168,8 +162,7 @@ class OpportunityPageView(BaseView):
     def offer(self, pk):
         """Create a draft offer from the deal and open it for editing."""
         try:
-            with transaction(db.session):
-                offer = create_offer_from(pk)
+            offer = create_offer_from(change_request(), pk)
         except DomainError as exc:
             flash_errors(exc)
             return redirect(url_for("OpportunityPageView.show", pk=pk))

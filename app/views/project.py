@@ -1,4 +1,4 @@
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from app.web import CrmInterface
 from flask_babel import lazy_gettext as _l
 
 from app.models import Project, ProjectMember
@@ -10,7 +10,7 @@ from .labels import COLUMN_LABELS
 
 
 class ProjectMemberView(CrmModelView):
-    datamodel = SQLAInterface(ProjectMember)
+    datamodel = CrmInterface(ProjectMember)
     class_permission_name = "Project"
     label_columns = COLUMN_LABELS
     list_columns = ["user", "role"]
@@ -19,7 +19,7 @@ class ProjectMemberView(CrmModelView):
 
 
 class ProjectView(CrmModelView):
-    datamodel = SQLAInterface(Project)
+    datamodel = CrmInterface(Project)
     class_permission_name = "Project"
     list_title = _l("Projects")
     show_title = _l("Project")

@@ -10,20 +10,21 @@ from app.domain.errors import DomainError
 from app.extensions import db
 from app.models import Account
 from app.models.choices import INBOUND_SOURCES, THREAD_STATUSES
+from app.queries import inbox
 from app.services import triage
-from app.services.transaction import transaction
+from app.web import change_request
 
 from .helpers import arg_int, plain_labels, template_helpers
 from .pages import flash_errors
 
+SENDER_FIELDS = ("account_name", "domain", "contact_name", "email", "phone", "telegram_handle")
 ACTIONS = {
-    "assign": lambda pk, form: triage.assign_thread(pk, form.get("account_id")),
+    "assign": lambda pk, form: triage.assign_thread(change_request(), pk, form.get("account_id")),
     "create_account": lambda pk, form: triage.create_account_from_sender(
-        pk, form.get("account_name", ""), form.get("domain"), form.get("contact_name"), form.get("email"),
-        form.get("phone"), form.get("telegram_handle")),
-    "propose": lambda pk, form: triage.propose_opportunity(pk, form.get("name")),
-    "ignore": lambda pk, form: triage.ignore_thread(pk),
-    "undo": lambda pk, form: triage.undo_last_action(pk),
+        change_request({name: form.get(name) for name in SENDER_FIELDS}), pk),
+    "propose": lambda pk, form: triage.propose_opportunity(change_request(), pk, form.get("name")),
+    "ignore": lambda pk, form: triage.ignore_thread(change_request(), pk),
+    "undo": lambda pk, form: triage.undo_last_action(change_request(), pk),
 }
 
 
@@ -40,7 +41,7 @@ class TriageView(BaseView):
         """Unassigned threads, newest first, with a preview, the sender and suggested accounts."""
         source = request.args.get("source") if request.args.get("source") in INBOUND_SOURCES else None
         status = request.args.get("status") if request.args.get("status") in THREAD_STATUSES else "unassigned"
-        data = triage.queue_page(source, arg_int("page"), status)
+        data = inbox.queue_page(source, arg_int("page"), status)
         return self.render_template("triage/queue.html", source=source, status=status, sources=INBOUND_SOURCES,
                                     statuses=THREAD_STATUSES, labels=plain_labels(), **data, **template_helpers())
 
@@ -63,8 +64,7 @@ class TriageView(BaseView):
         if action not in ACTIONS:
             abort(404)
         try:
-            with transaction(db.session):
-                outcome = ACTIONS[action](pk, request.form)
+            outcome = ACTIONS[action](pk, request.form)
             flash(gettext("Done.") if outcome not in (False, None) else gettext("Nothing to do: that was done already."),
                   "success" if outcome not in (False, None) else "info")
         except DomainError as exc:

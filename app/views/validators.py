@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from wtforms.validators import ValidationError
+from wtforms.validators import NumberRange, Optional, ValidationError
+
+from app.domain.ranges import RANGES
 
 from app.extensions import db
 
@@ -29,3 +31,9 @@ class UniqueLower:
             query = query.where(model.id != current_id)
         if db.session.execute(query.limit(1)).first():
             raise ValidationError(self.message or _l("Already exists."))
+
+
+def range_validators(*names: str) -> dict[str, list]:
+    """validators_columns for bounded numbers, from the domain's one table of ranges."""
+    return {name: [Optional(), NumberRange(RANGES[name].low, RANGES[name].high, message=_l(RANGES[name].message))]
+            for name in names}

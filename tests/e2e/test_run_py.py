@@ -20,17 +20,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait(url: str, proc, timeout: float = 60) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
+def _tail(log, lines: int = 40) -> str:
+    """The last lines of the server's combined stdout/stderr log."""
+    log.flush()
+    log.seek(0)
+    return "".join(log.readlines()[-lines:])
+
+
+def _wait(url: str, proc, log, timeout: float = 90) -> None:
+    """Poll `url` until the server answers; any requests error (refused, reset, timeout) means
+    "not up yet" until the deadline. Fails with the server's output tail if it exits or never answers."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"run.py exited with {proc.returncode}")
+            raise AssertionError(f"run.py exited with {proc.returncode} before serving {url}; "
+                                 f"output tail:\n{_tail(log)}")
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=5)
             return
-        except requests.ConnectionError:
-            time.sleep(0.3)
-    raise AssertionError("server did not start")
+        except requests.RequestException as error:
+            last_error = error
+            time.sleep(0.5)
+    raise AssertionError(f"server did not answer {url} within {timeout:.0f} s (last error: {last_error!r}); "
+                         f"output tail:\n{_tail(log)}")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +59,7 @@ def server(tmp_path_factory):
                             stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(base + "/login/", proc)
+        _wait(base + "/login/", proc, log)
         log.seek(0)
         output = log.read()
         password = re.search(r"with password: (\S+)", output).group(1)

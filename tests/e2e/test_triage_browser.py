@@ -5,7 +5,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.inbound import chatwoot
 from app.models import Account, InboundMessage, InboundThread, Opportunity, OpportunityEvent
-from app.services.context import change_context
+from tests.helpers import change_context
 from app.services.inbound import ingest
 from tests.e2e.conftest import screenshot
 from tests.inbound_payloads import cw_message

@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from app.domain.errors import ConflictError, MissingActor, RuleViolation
 from app.extensions import db
 from app.models import Account, Opportunity, OpportunityEvent
-from app.services.context import change_context
+from tests.helpers import change_context
 from app.services.opportunities import update_opportunity
 from app.services.transaction import transaction
 from tests.conftest import USE_SQLITE

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Account, Opportunity, OpportunityEvent
-from app.services.context import change_context
+from tests.helpers import change_context
 
 
 @pytest.fixture()

@@ -13,7 +13,7 @@ from app.models import Account, Contact, InboundMessage, InboundThread, InboundT
 from app.services.inbound import check_message_refs, ingest, messages_for_account
 from app.services.transaction import transaction
 from app.inbound.telegram import parse_export, parse_update
-from app.services.context import change_context
+from tests.helpers import change_context
 from tests.inbound_payloads import tg_export, tg_update
 
 

@@ -4,7 +4,7 @@ import pytest
 from app.extensions import db
 from tests.conftest import count_statements
 from app.models import Account, Contact, Opportunity, Project
-from app.services.context import change_context
+from tests.helpers import change_context
 
 
 def _fill(app, users, n, start=0):

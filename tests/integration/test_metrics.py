@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Account, Opportunity, OpportunityEvent
-from app.services import metrics
-from app.services.context import change_context
+from app.queries import metrics
+from tests.helpers import change_context
 from tests.conftest import USE_SQLITE, count_statements
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Account, Opportunity, OpportunityEvent
-from app.services.context import change_context
+from tests.helpers import change_context
 
 
 @pytest.fixture()

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.extensions import db
 from tests.conftest import count_statements
 from app.models import Account, Offer, Opportunity, OpportunityEvent, Project
-from app.services.context import change_context
+from tests.helpers import change_context
 
 NOTE = [{"type": "note", "text": "moved"}]
 

@@ -3,7 +3,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Account, Contact, Offer, Opportunity, Project
-from app.services.context import change_context
+from tests.helpers import change_context
 
 # entity -> (view endpoint, api resource)
 ENTITIES = {

@@ -5,6 +5,7 @@ from datetime import timezone
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from app.domain.ranges import RANGES
 from app.models.choices import FORECAST_CATEGORIES, OPPORTUNITY_STATUSES, STAGES
 
 class UTCDateTime(fields.DateTime):
@@ -16,14 +17,13 @@ class UTCDateTime(fields.DateTime):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
+def in_range(name: str) -> validate.Range:
+    """A marshmallow range from the domain's one table of ranges."""
+    bounds = RANGES[name]
+    return validate.Range(bounds.low, bounds.high, error=bounds.message)
+
+
 CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="Must be a three-letter ISO 4217 code, e.g. RUB.")
-
-
-class EvidenceRefSchema(Schema):
-    type = fields.String(required=True, metadata={"enum": ["url", "note", "message"]})
-    url = fields.String(metadata={"description": "for type url: an http(s) link"})
-    text = fields.String(metadata={"description": "for type note"})
-    id = fields.String(metadata={"description": "for type message: an inbound message id"})
 
 
 class OpportunityChangeFields(Schema):
@@ -33,14 +33,14 @@ class OpportunityChangeFields(Schema):
     stage = fields.String(validate=validate.OneOf(STAGES))
     status = fields.String(validate=validate.OneOf(OPPORTUNITY_STATUSES),
                            metadata={"description": "follows the stage; a contradicting value is refused"})
-    amount_estimate = fields.Decimal(allow_none=True, places=2, validate=validate.Range(min=0), as_string=True)
+    amount_estimate = fields.Decimal(allow_none=True, places=2, validate=in_range("amount_estimate"), as_string=True)
     currency = fields.String(validate=CURRENCY)
-    probability = fields.Decimal(allow_none=True, validate=validate.Range(0, 1), as_string=True)
+    probability = fields.Decimal(allow_none=True, validate=in_range("probability"), as_string=True)
     forecast_category = fields.String(validate=validate.OneOf(FORECAST_CATEGORIES))
     next_step_text = fields.String(allow_none=True, validate=validate.Length(max=2000))
     next_step_due_at = fields.AwareDateTime(allow_none=True, default_timezone=timezone.utc)
     lost_reason = fields.String(allow_none=True, validate=validate.Length(max=2000))
-    discount_percent = fields.Decimal(allow_none=True, validate=validate.Range(0, 100), as_string=True)
+    discount_percent = fields.Decimal(allow_none=True, validate=in_range("discount_percent"), as_string=True)
     close_date_target = fields.Date(allow_none=True)
     owner = fields.Raw(allow_none=True, metadata={"description": "user id, username or 'me'"})
     owner_user_id = fields.Integer(allow_none=True, strict=True)

@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
-from flask import current_app, has_app_context
 from sqlalchemy import case, func, literal, or_, select
 
 from app.extensions import db
 from app.models import Account, Opportunity, OpportunityEvent, User
 from app.models.types import utcnow
 
-from .context import stage_table
+from app.settings import current as settings, stage_table
 
 SECONDS_PER_DAY = 86400.0
 
@@ -78,12 +77,11 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def rotting_days() -> dict[str, int]:
-    config = current_app.config if has_app_context() else {}
-    return dict(config.get("CRM_ROTTING_DAYS") or {})
+    return dict(settings().rotting_days)
 
 
 def no_touch_days() -> int:
-    return int(current_app.config.get("CRM_NO_TOUCH_DAYS", 21)) if has_app_context() else 21
+    return settings().no_touch_days
 
 
 # --- pipeline and forecast ------------------------------------------------------------------
@@ -246,7 +244,6 @@ def _deal(row, names, now) -> dict:
 
 # --- why deals stall ------------------------------------------------------------------------
 
-REASONS = ("overdue", "no_next_step", "past_threshold", "no_touch")
 
 
 def stalled(f: MetricFilters, limit: int | None = None) -> list[dict]:

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Account, Opportunity, User
 from app.models.types import as_utc, utcnow
 
-from .context import stage_table
+from app.settings import stage_table
 
 PAGE = 25
 

@@ -1,47 +1,24 @@
-"""`flask crm ...` commands: every change runs as a named user (--as) through the same rules."""
+"""`flask crm demo` and `flask crm opportunity-update`."""
 from __future__ import annotations
 
 import json
-import sys
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from app.domain.errors import DomainError
 
-
-@click.group()
-def crm():
-    """Studio CRM commands (demo data, opportunity changes, imports, backfill)."""
-
-
-def actor_option(f):
-    """--as USER: the user a command acts for (its changes are audited with that actor)."""
-    return click.option("--as", "as_user", required=True, metavar="USER", help="username of the actor")(f)
-
-
-def resolve_actor(username: str) -> int:
-    """The id of an active user, or a one-line error and exit code 2."""
-    user = current_app.appbuilder.sm.find_user(username=username)
-    if user is None or not user.active:
-        raise click.ClickException(f"no active user '{username}'")
-    return user.id
-
-
-def fail(exc: DomainError) -> None:
-    """One readable line on stderr and a non-zero exit."""
-    click.echo(f"Error: {exc}", err=True)
-    sys.exit(1)
+from .common import actor_option, crm, fail, resolve_actor
 
 
 @crm.command("demo")
 @with_appcontext
 def demo():
     """Load the demo studio data (idempotent)."""
-    from app.demo import load_demo
+    from app.services.context import SYSTEM, ChangeRequest
+    from app.services.demo import load_demo
 
-    click.echo(load_demo())
+    click.echo(load_demo(ChangeRequest(SYSTEM)))
 
 
 @crm.command("opportunity-update")
@@ -51,17 +28,15 @@ def demo():
 @click.option("--evidence-url", multiple=True, help="a link that backs the change")
 @click.option("--evidence-note", multiple=True, help="a note that backs the change")
 @click.option("--version", type=int, help="the version you read (refused if it changed since)")
-@actor_option
+@actor_option()
 @with_appcontext
 def opportunity_update(opportunity_id, assignments, evidence_url, evidence_note, version, as_user):
     """Change an opportunity with evidence, through the same rules and audit as the web and API."""
     from marshmallow import ValidationError
 
-    from app.api.schemas import OpportunityPatchSchema
-    from app.extensions import db
-    from app.services.context import change_context
-    from app.services.opportunities import update_opportunity
-    from app.services.transaction import transaction
+    from app.schemas import OpportunityPatchSchema
+    from app.services.context import ChangeRequest
+    from app.services.opportunities import resolve_user_id, update_opportunity
 
     actor = resolve_actor(as_user)
     raw = {}
@@ -75,19 +50,13 @@ def opportunity_update(opportunity_id, assignments, evidence_url, evidence_note,
     except ValidationError as err:
         raise click.ClickException(json.dumps(err.messages, ensure_ascii=False)) from None
     evidence = [{"type": "url", "url": u} for u in evidence_url] + [{"type": "note", "text": n} for n in evidence_note]
-    if "owner" in changes:
-        from app.services.opportunities import resolve_user_id
-
-        changes["owner_user_id"] = resolve_user_id(changes.pop("owner"))
     try:
-        with change_context(actor_id=actor), transaction(db.session):
-            opp, events = update_opportunity(opportunity_id, changes, evidence_refs=evidence, expected_version=version)
+        if "owner" in changes:
+            owner = changes.pop("owner")
+            changes["owner_user_id"] = None if owner is None else resolve_user_id(owner, actor.id)
+        opp, events = update_opportunity(ChangeRequest(actor, changes, evidence_refs=evidence,
+                                                       expected_version=version), opportunity_id)
     except DomainError as exc:
         fail(exc)
     click.echo(f"{opp.name}: {opp.stage} (version {opp.version}); events: "
                + (", ".join(e.event_type for e in events) or "none"))
-
-
-from app.cli_inbound import register as _register_inbound  # noqa: E402
-
-_register_inbound(crm)

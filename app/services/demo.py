@@ -9,12 +9,14 @@ import random
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Account, Contact, Opportunity, Project, ProjectMember
-from app.services.context import change_context
+from app.models import Account, Contact, Project, ProjectMember, User
+
+from .context import Actor, ChangeRequest
+from .opportunities import create_opportunity, update_opportunity
+from .transaction import transaction
 
 ACCOUNTS = [
     ("Кофейня «Зерно»", "zerno-coffee.ru", "HoReCa", "smb"),
@@ -56,12 +58,13 @@ LOST_REASONS = ["Выбрали другую студию", "Budget cut", "Пр�
 
 
 def _user_ids() -> list[int]:
-    sm = current_app.appbuilder.sm
-    return [u.id for u in sm.get_all_users()] or [None]
+    return list(db.session.scalars(select(User.id).order_by(User.id))) or [None]
 
 
-def load_demo(seed: int = 7) -> str:
-    """Load the demo studio once; a second call adds nothing."""
+@transaction
+def load_demo(request: ChangeRequest, seed: int = 7) -> str:
+    """Load the demo studio once, in one unit of work; a second call adds nothing. Its history is
+    written by the first user (request.actor is who asked for it)."""
     if db.session.scalar(select(Account.id).where(Account.domain == ACCOUNTS[0][1])):
         return "Demo data is already loaded: nothing added."
     rnd = random.Random(seed)
@@ -90,7 +93,7 @@ def load_demo(seed: int = 7) -> str:
                           start_date=date.today() - timedelta(days=rnd.randint(10, 120)))
         project.members.append(ProjectMember(user_id=actor, role="lead designer"))
         db.session.add(project)
-    db.session.commit()
+    db.session.flush()
     return "Demo data loaded: 20 accounts, their contacts, 40 opportunities with history, 6 projects."
 
 
@@ -98,14 +101,13 @@ def _demo_opportunity(rnd, account, target: str, users, actor, now, n: int) -> N
     """Create one deal in the past and walk it to its target stage, each step with evidence."""
     start = now - timedelta(days=rnd.randint(20, 120))
     steps = PATH[: PATH.index(target) + 1] if target in PATH else PATH[: rnd.randint(2, 5)] + [target]
-    with change_context(actor_id=actor, at=start):
-        opp = Opportunity(account=account, name=f"{rnd.choice(DEALS)} — {account.name}", stage="lead",
-                          amount_estimate=Decimal(rnd.randrange(150, 4000) * 1000), currency="RUB",
-                          source=rnd.choice(["referral", "website", "telegram", "event", "chatwoot"]),
-                          owner_user_id=rnd.choice(users),
-                          close_date_target=(now + timedelta(days=rnd.randint(-10, 90))).date())
-        db.session.add(opp)
-        db.session.flush()
+    who = Actor(actor, may_reopen=True)
+    opp, _ = create_opportunity(ChangeRequest(who, {
+        "account_id": account.id, "name": f"{rnd.choice(DEALS)} — {account.name}", "stage": "lead",
+        "amount_estimate": Decimal(rnd.randrange(150, 4000) * 1000), "currency": "RUB",
+        "source": rnd.choice(["referral", "website", "telegram", "event", "chatwoot"]),
+        "owner_user_id": rnd.choice(users), "close_date_target": (now + timedelta(days=rnd.randint(-10, 90))).date()},
+        at=start))
     when = start
     for stage in steps[1:]:
         when = min(when + timedelta(days=rnd.randint(2, 15)), now - timedelta(hours=1))
@@ -113,13 +115,12 @@ def _demo_opportunity(rnd, account, target: str, users, actor, now, n: int) -> N
         due_day = now + timedelta(days=rnd.randint(1, 21)) if n % 5 else now - timedelta(days=rnd.randint(1, 9))
         if n % 7 == 3:
             due_day = now
-        with change_context(actor_id=actor, at=when,
-                            evidence_refs=[{"type": "note", "text": f"Созвон: клиент подтвердил переход в {stage}"}]):
-            opp.stage = stage
-            if stage in ("qualified", "discovery", "proposal_sent", "negotiation"):
-                opp.next_step_text = rnd.choice(["Отправить КП", "Созвон с ЛПР", "Show the moodboard", "Согласовать бюджет"])
-                opp.next_step_due_at = datetime.combine(due_day.date(), time(23, 0), tzinfo=timezone.utc) \
-                    if due_day is now else datetime.combine(due_day.date(), time(11, 0), tzinfo=timezone.utc)
-            if stage == "lost":
-                opp.lost_reason = rnd.choice(LOST_REASONS)
-            db.session.flush()
+        changes = {"stage": stage}
+        if stage in ("qualified", "discovery", "proposal_sent", "negotiation"):
+            changes["next_step_text"] = rnd.choice(["Отправить КП", "Созвон с ЛПР", "Show the moodboard", "Согласовать бюджет"])
+            changes["next_step_due_at"] = datetime.combine(due_day.date(), time(23, 0), tzinfo=timezone.utc) \
+                if due_day is now else datetime.combine(due_day.date(), time(11, 0), tzinfo=timezone.utc)
+        if stage == "lost":
+            changes["lost_reason"] = rnd.choice(LOST_REASONS)
+        update_opportunity(ChangeRequest(who, changes, at=when, evidence_refs=[
+            {"type": "note", "text": f"Созвон: клиент подтвердил переход в {stage}"}]), opp.id)

@@ -1,0 +1,37 @@
+"""What the commands share: the `crm` group, --as USER, and one-line errors."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+
+from app.domain.errors import DomainError
+
+
+@click.group()
+def crm():
+    """Studio CRM commands (demo data, opportunity changes, imports, backfill)."""
+
+
+def actor_option(required: bool = True, help: str = "username of the actor"):
+    """--as USER: the user a command acts for (its changes are audited with that actor)."""
+    return click.option("--as", "as_user", required=required, default=None, metavar="USER", help=help)
+
+
+def resolve_actor(username: str | None):
+    """The Actor of an active user (with their permissions), the system when no user is given,
+    or a one-line error and exit code 1."""
+    from app.security import actor_for
+    from app.services.context import SYSTEM
+
+    if not username:
+        return SYSTEM
+    sm = current_app.appbuilder.sm
+    user = sm.find_user(username=username)
+    if user is None or not user.active:
+        raise click.ClickException(f"no active user '{username}'")
+    return actor_for(sm, user)
+
+
+def fail(exc: DomainError):
+    """One readable line on stderr and a non-zero exit."""
+    raise click.ClickException(str(exc))

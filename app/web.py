@@ -1,0 +1,63 @@
+"""What every web entry point (generated views, custom pages, REST) shares: the actor of the
+request, change requests built from it, domain messages translated, and the datamodel whose
+writes go through the verbs. Entry points never open a transaction or commit."""
+from __future__ import annotations
+
+from flask import current_app, g
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import gettext
+
+from app.domain.errors import DomainError
+from app.security import actor_for
+from app.services import records
+from app.services.context import ChangeRequest
+
+
+def request_actor():
+    """The Actor of the logged-in user of this request (resolved once per request)."""
+    if "crm_actor" not in g:
+        user = g.get("user")
+        if user is None or not getattr(user, "is_authenticated", False):
+            from app.services.context import SYSTEM as anonymous
+            g.crm_actor = anonymous
+        else:
+            g.crm_actor = actor_for(current_app.appbuilder.sm, user)
+    return g.crm_actor
+
+
+def change_request(values=None, **more) -> ChangeRequest:
+    """A change request on behalf of the request's user."""
+    return ChangeRequest(actor=request_actor(), values=dict(values or {}), **more)
+
+
+def translate(messages: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {field: [gettext(m) for m in msgs] for field, msgs in messages.items()}
+
+
+class Refused(Exception):
+    """A domain refusal reaching Flask-AppBuilder's generic form handling: its text is the
+    translated messages (FAB flashes str(exception))."""
+
+    def __init__(self, exc: DomainError):
+        self.domain_error = exc
+        super().__init__(" ".join(m for msgs in translate(exc.messages).values() for m in msgs))
+
+
+class CrmInterface(SQLAInterface):
+    """FAB's datamodel with its writes routed through the verbs (the supported extension point
+    for generated forms): a refusal becomes an exception FAB shows, nothing is committed here."""
+
+    def add(self, item, commit: bool = True) -> None:
+        self._run(records.save_record, item)
+
+    def edit(self, item, commit: bool = True) -> None:
+        self._run(records.save_record, item)
+
+    def delete(self, item, commit: bool = True) -> None:
+        self._run(records.delete_record, item)
+
+    def _run(self, verb, item) -> None:
+        try:
+            verb(change_request(), item)
+        except DomainError as exc:
+            raise Refused(exc) from None
