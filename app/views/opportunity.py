@@ -48,6 +48,7 @@ class OpportunityInterface(CrmInterface):
         values = {name: getattr(item, name) for name in EDITABLE_FIELDS if name not in DOMAIN_FIELD.values()}
         values.update(account_id=getattr(item.account, "id", None), owner_user_id=getattr(item.owner, "id", None))
         values = {k: v for k, v in values.items() if v is not None}
+        item.account = item.owner = None  # the form's item stays out of the account's collection
         self._call(lambda: verbs.create_opportunity(change_request(values)))
 
     def edit(self, item, commit: bool = True) -> None:
