@@ -5,7 +5,9 @@ from datetime import timezone
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from app.domain.next_step import next_step_state
 from app.domain.ranges import RANGES
+from app.models.types import utcnow
 from app.models.choices import FORECAST_CATEGORIES, OPPORTUNITY_STATUSES, STAGES
 
 class UTCDateTime(fields.DateTime):
@@ -104,6 +106,9 @@ class OpportunityOutSchema(Schema):
     version = fields.Integer()
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
+    next_step_state = fields.Function(lambda o: next_step_state(o.next_step_due_at, utcnow(), o.status),
+                                      metadata={"description": "the server's verdict: none, overdue, today, "
+                                                               "future or closed"})
 
 
 class OpportunityWriteResultSchema(Schema):

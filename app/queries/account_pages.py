@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from app.domain.errors import N_, NotFoundError
+from app.queries.conditions import next_step_overdue
 from app.domain.health import HealthSignals, health_label, health_score
 from app.extensions import db
 from app.models import (Account, Contact, InboundMessage, InboundThread, Offer, Opportunity, OpportunityEvent,
@@ -70,7 +71,7 @@ def account_rows(f: AccountFilters, page: int = 0, now: datetime | None = None) 
     open_count = select(func.count()).where(_open_deals(Account.id)).correlate(Account).scalar_subquery()
     open_sum = (select(func.coalesce(func.sum(Opportunity.amount_estimate), 0)).where(_open_deals(Account.id))
                 .correlate(Account).scalar_subquery())
-    overdue = (select(func.count()).where(_open_deals(Account.id), Opportunity.next_step_due_at < now)
+    overdue = (select(func.count()).where(_open_deals(Account.id), next_step_overdue(now))
                .correlate(Account).scalar_subquery())
     where = []
     if f.status:

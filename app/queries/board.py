@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import Account, Opportunity, User
 from app.models.types import as_utc, utcnow
 
+from app.domain.next_step import next_step_state
 from app.settings import stage_table
 
 PAGE = 25
@@ -51,16 +52,6 @@ class Card:
     def days_in_stage(self, now: datetime) -> int:
         entered = as_utc(self.stage_entered_at)
         return max(0, (now - entered).days) if entered else 0
-
-
-def next_step_state(due: datetime | None, now: datetime) -> str:
-    """'none' without a due date; 'overdue' before now; 'today' later today (UTC); else 'future'."""
-    due = as_utc(due)
-    if due is None:
-        return "none"
-    if due < now:
-        return "overdue"
-    return "today" if due.date() == now.date() else "future"
 
 
 def _where(f: BoardFilters, now: datetime, proposed: bool = False, semantic: str | None = None) -> list:

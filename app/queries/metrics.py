@@ -17,6 +17,8 @@ from app.extensions import db
 from app.models import Account, Opportunity, OpportunityEvent, User
 from app.models.types import utcnow
 
+from app.domain.next_step import days_overdue, is_overdue
+from .conditions import next_step_overdue
 from app.settings import current as settings, stage_table
 
 SECONDS_PER_DAY = 86400.0
@@ -214,7 +216,7 @@ def _rate(won, lost) -> dict:
 
 def sla(f: MetricFilters, limit: int = 200) -> dict:
     """Overdue next steps by owner and the list of them; open deals with no next step."""
-    overdue = [*_open(f), Opportunity.next_step_due_at < f.now]
+    overdue = [*_open(f), next_step_overdue(f.now)]
     missing = [*_open(f), Opportunity.next_step_due_at.is_(None)]
     names = dict(db.session.execute(select(User.id, func.trim(User.first_name + literal(" ") + User.last_name))).all())
     by_owner = [{"owner_user_id": o, "owner": names.get(o), "overdue": n} for o, n in db.session.execute(
@@ -239,7 +241,7 @@ def _deal(row, names, now) -> dict:
     return {"id": str(row.id), "name": row.name, "account": row.account, "stage": row.stage,
             "owner_user_id": row.owner_user_id, "owner": names.get(row.owner_user_id),
             "next_step_text": row.next_step_text, "next_step_due_at": due.isoformat() if due else None,
-            "days_overdue": (now - due).days if due and due < now else 0}
+            "days_overdue": days_overdue(due, now)}
 
 
 # --- why deals stall ------------------------------------------------------------------------
@@ -260,7 +262,7 @@ def stalled(f: MetricFilters, limit: int | None = None) -> list[dict]:
                Opportunity.next_step_text, Opportunity.next_step_due_at, Account.name.label("account"),
                in_stage.label("days_in_stage"), threshold.label("threshold"), touch.label("last_touch"))
         .join(Account, Account.id == Opportunity.account_id).where(*_open(f))
-        .where(or_(Opportunity.next_step_due_at < f.now, Opportunity.next_step_due_at.is_(None),
+        .where(or_(next_step_overdue(f.now), Opportunity.next_step_due_at.is_(None),
                    in_stage > threshold, touch.is_(None), touch < f.now - timedelta(days=quiet)))
         .order_by(Opportunity.owner_user_id, Opportunity.next_step_due_at.asc().nulls_first(), Opportunity.id)
         .limit(limit)).all()
@@ -275,8 +277,8 @@ def _stall(row, names, now, quiet) -> dict:
     due, touched = aware(row.next_step_due_at), aware(row.last_touch)
     days_in_stage = int(float(row.days_in_stage or 0))
     reasons = []
-    if due is not None and due < now:
-        reasons.append(("overdue", (now - due).days))
+    if is_overdue(due, now):
+        reasons.append(("overdue", days_overdue(due, now)))
     if due is None:
         reasons.append(("no_next_step", days_in_stage))
     if row.threshold is not None and float(row.days_in_stage or 0) > row.threshold:

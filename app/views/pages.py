@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import User
 from app.models.choices import ACCOUNT_STATUSES, SEGMENTS
 from app.queries import account_pages as pages
-from app.queries.board import next_step_state
+from app.domain.next_step import next_step_state
 from app.queries.inbox import messages_for_account
 from app.services.records import add_contact
 from app.settings import stage_table
@@ -139,7 +139,7 @@ class OpportunityPageView(BaseView):
         now = pages.utcnow()
         return self.render_template(
             "pages/opportunity.html", labels=CHOICE_LABELS, now=now, stages=table.names(),
-            next_step=next_step_state(data["opp"].next_step_due_at, now) if data["opp"].status == "open" else "closed",
+            next_step=next_step_state(data["opp"].next_step_due_at, now, data["opp"].status),
             requirements=stage_requirements(),
             labels_for_js={s: str(CHOICE_LABELS[s]) for s in table.names()},
             can_reopen=may_reopen(), recent_messages=messages_for_account(data["opp"].account_id, 15),

@@ -20,18 +20,11 @@
       });
   }
 
-  function dueState(iso) {
-    if (!iso) { return "none"; }
-    var due = new Date(iso), now = new Date();
-    if (due < now) { return "overdue"; }
-    return due.toISOString().slice(0, 10) === now.toISOString().slice(0, 10) ? "today" : "future";
-  }
-
   function applyResult(card, result) {
     card.dataset.version = result.version;
     card.dataset.stage = result.stage;
     card.dataset.nextStepText = result.next_step_text || "";
-    var state = dueState(result.next_step_due_at);
+    var state = result.next_step_state;  // the server's verdict (app/domain/next_step.py)
     card.classList.toggle("is-overdue", state === "overdue");
     card.classList.toggle("is-due-today", state === "today");
     var due = card.querySelector(".card-due");
