@@ -137,7 +137,7 @@ def check_opportunity(values: Mapping, old: Mapping | None, table: StageTable, *
         if _blank(values.get(field)):
             errors[field] = [_REQUIRED[field]]
     if old is not None and old.get("stage") and table.is_reopen(old["stage"], stage.name) and not can_reopen:
-        errors.setdefault("stage", []).append(N_("Only Owner or Admin may reopen a closed deal."))
+        errors.setdefault("stage", []).append(N_("Reopening a closed deal needs the reopen permission (Owner and Admin have it)."))
     errors.update(range_errors(values, OPPORTUNITY_RANGES))
     if evidence_required(values, old):
         try:

@@ -1,9 +1,11 @@
 """Form fields the generated views need beyond FAB's defaults."""
 from __future__ import annotations
 
-from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DateTimePickerWidget, Select2Widget
 from flask_babel import lazy_gettext as _l
-from wtforms import Field, SelectField, StringField
+from markupsafe import Markup
+from wtforms import DateTimeField, Field, SelectField, StringField
+from wtforms.widgets import html_params
 from wtforms.validators import DataRequired, Optional
 
 
@@ -97,3 +99,18 @@ class RecordSelectField(Field):
             self.data = None
         if self.data is None:
             raise ValueError(_l("Not a valid choice."))
+
+
+class FormattedDateTimePickerWidget(DateTimePickerWidget):
+    """FAB's date-time picker, filled with the value in the field's own format (FAB's widget
+    writes str(datetime) with its UTC offset, which the same field then refuses on save)."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        kwargs.setdefault("name", field.name)
+        return Markup(self.data_template % {"text": html_params(type="text", value=field._value(), **kwargs)})
+
+
+def datetime_field(label) -> DateTimeField:
+    return DateTimeField(label, format="%Y-%m-%d %H:%M:%S", validators=[Optional()],
+                         widget=FormattedDateTimePickerWidget())

@@ -15,7 +15,7 @@ from app.services import opportunities as verbs
 from app.web import CrmInterface, Refused, change_request
 
 from .base import CrmModelView, apply_errors
-from .fields import account_field, enum_fields
+from .fields import account_field, datetime_field, enum_fields
 from .labels import COLUMN_LABELS
 from .validators import range_validators
 
@@ -87,12 +87,12 @@ class OpportunityView(CrmModelView):
     search_columns = ["name", "stage", "status", "owner", "forecast_category", "source", "next_step_due_at"]
     order_columns = ["name", "stage", "amount_estimate", "next_step_due_at", "status"]
     base_order = ("next_step_due_at", "asc")
-    add_form_extra_fields = {"account": account_field(),
+    add_form_extra_fields = {"account": account_field(), "next_step_due_at": datetime_field(_l("Next step due")),
                              **enum_fields(stage=(_l("Stage"), STAGES, "lead"),
                                            forecast_category=(_l("Forecast category"), FORECAST_CATEGORIES, None, True))}
     validators_columns = range_validators("probability", "discount_percent", "amount_estimate")
     edit_form_extra_fields = {
-        "account": account_field(),
+        "account": account_field(), "next_step_due_at": datetime_field(_l("Next step due")),
         **enum_fields(stage=(_l("Stage"), STAGES, "lead"),
                       forecast_category=(_l("Forecast category"), FORECAST_CATEGORIES, "pipeline")),
         "evidence": TextAreaField(
