@@ -6,6 +6,7 @@ from app.extensions import db
 from app.inbound import chatwoot
 from app.models import Account, InboundMessage, InboundThread, Opportunity, OpportunityEvent
 from tests.helpers import change_context
+from app.services.context import SYSTEM, ChangeRequest
 from app.services.inbound import ingest
 from tests.e2e.conftest import screenshot
 from tests.inbound_payloads import cw_message
@@ -23,8 +24,7 @@ def queued(app, clean_db, users):
             opp = Opportunity(account=account, name="Menu design", owner_user_id=users["Sales"])
             db.session.add(opp)
             db.session.commit()
-        ingest(chatwoot.parse_webhook(payload))
-        db.session.commit()
+        ingest(ChangeRequest(SYSTEM), chatwoot.parse_webhook(payload))
         return {"thread": str(db.session.scalars(select(InboundThread)).one().id), "account": str(account.id),
                 "opp": str(opp.id), "message": str(db.session.scalars(select(InboundMessage)).one().id)}
 

@@ -9,9 +9,8 @@ from sqlalchemy.exc import DBAPIError
 from app.domain.errors import ConflictError, MissingActor, RuleViolation
 from app.extensions import db
 from app.models import Account, Opportunity, OpportunityEvent
-from tests.helpers import change_context
+from tests.helpers import change_context, committed, request_as
 from app.services.opportunities import update_opportunity
-from app.services.transaction import transaction
 from tests.conftest import USE_SQLITE
 
 NOTE = [{"type": "note", "text": "confirmed by phone"}]
@@ -83,14 +82,14 @@ def test_a_rule_violation_in_a_transaction_commits_nothing(app, deal, users):
     with app.app_context():
         before = count_events()
         with pytest.raises(RuleViolation) as refused:
-            with change_context(actor_id=users["Sales"], evidence_refs=NOTE), transaction(db.session):
+            with change_context(actor_id=users["Sales"], evidence_refs=NOTE), committed():
                 db.session.get(Opportunity, deal).stage = "lost"
         assert "lost_reason" in refused.value.messages
         assert count_events() == before and db.session.get(Opportunity, deal).stage == "lead"
 
 
 def test_every_tracked_field_change_is_audited(app, deal, users):
-    with app.app_context(), change_context(actor_id=users["Owner"]), transaction(db.session):
+    with app.app_context(), change_context(actor_id=users["Owner"]), committed():
         opp = db.session.get(Opportunity, deal)
         opp.name, opp.source, opp.owner_user_id = "Website v2", "referral", users["Owner"]
     with app.app_context():
@@ -125,10 +124,10 @@ def test_two_concurrent_edits_of_the_same_version_one_wins_one_gets_a_conflict(a
     def edit(text_value):
         with app.app_context():
             try:
-                with change_context(actor_id=users["Sales"]), transaction(db.session):
-                    opp = db.session.get(Opportunity, deal)
-                    barrier.wait(timeout=10)
-                    update_opportunity(deal, {"next_step_text": text_value}, expected_version=opp.version)
+                opp = db.session.get(Opportunity, deal)
+                barrier.wait(timeout=10)
+                update_opportunity(request_as(users["Sales"], {"next_step_text": text_value},
+                                              expected_version=opp.version), deal)
                 outcomes.append("ok")
             except ConflictError:
                 outcomes.append("conflict")
@@ -148,7 +147,6 @@ def test_two_concurrent_edits_of_the_same_version_one_wins_one_gets_a_conflict(a
 
 
 def test_stale_expected_version_is_a_conflict(app, deal, users):
-    with app.app_context(), change_context(actor_id=users["Sales"]):
+    with app.app_context():
         with pytest.raises(ConflictError):
-            with transaction(db.session):
-                update_opportunity(deal, {"next_step_text": "x"}, expected_version=7)
+            update_opportunity(request_as(users["Sales"], {"next_step_text": "x"}, expected_version=7), deal)

@@ -10,10 +10,12 @@ from sqlalchemy import func, select
 from app.domain.errors import RuleViolation
 from app.extensions import db
 from app.models import Account, Contact, InboundMessage, InboundThread, InboundThreadEvent
-from app.services.inbound import check_message_refs, ingest, messages_for_account
-from app.services.transaction import transaction
+from app.queries.inbox import messages_for_account
+from app.services.context import SYSTEM, ChangeRequest
+from app.services.evidence import check_message_refs
+from app.services.inbound import ingest
 from app.inbound.telegram import parse_export, parse_update
-from tests.helpers import change_context
+from tests.helpers import request_as
 from tests.inbound_payloads import tg_export, tg_update
 
 
@@ -43,9 +45,7 @@ def test_automatic_attachment_records_the_actor_of_the_run(app, clean_db, users)
     with app.app_context():
         db.session.add(Contact(account=Account(name="Ivan's shop"), name="Ivan", telegram_handle="@ivan_k"))
         db.session.commit()
-        with change_context(actor_id=users["Sales"]):
-            ingest(parse_update(tg_update()))
-        db.session.commit()
+        ingest(request_as(users["Sales"]), parse_update(tg_update()))
         event = db.session.scalars(select(InboundThreadEvent)).one()
         assert event.action == "auto_attached" and event.actor_user_id == users["Sales"]
 
@@ -61,14 +61,13 @@ def test_import_refuses_an_unknown_actor_and_changes_nothing(app, clean_db, expo
 def test_message_refs_must_name_stored_messages(app, clean_db):
     with app.app_context():
         records, _ = parse_export(tg_export())
-        ingest(records)
-        db.session.commit()
+        ingest(ChangeRequest(SYSTEM), records)
         message_id = db.session.scalars(select(InboundMessage.id)).first()
-        check_message_refs([{"type": "message", "id": str(message_id)}, {"type": "note", "text": "call"}])
-        check_message_refs([])
+        check_message_refs(db.session, [{"type": "message", "id": str(message_id)}, {"type": "note", "text": "call"}])
+        check_message_refs(db.session, [])
         for bad in (str(uuid.uuid4()), "not-a-uuid"):
             with pytest.raises(RuleViolation) as err:
-                check_message_refs([{"type": "message", "id": bad}])
+                check_message_refs(db.session, [{"type": "message", "id": bad}])
             assert "evidence_refs" in err.value.messages
         thread = db.session.scalars(select(InboundThread)).one()
         account = Account(name="Acme")
@@ -149,8 +148,7 @@ def test_overlapping_imports_at_the_same_moment_count_each_message_once(app, cle
         with app.app_context():
             barrier.wait(timeout=10)
             try:
-                with transaction(db.session):
-                    ingest(part)
+                ingest(ChangeRequest(SYSTEM), part)
             except Exception as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
             finally:

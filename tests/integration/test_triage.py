@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Account, Contact, InboundMessage, InboundThread, InboundThreadEvent, Opportunity
+from app.services.context import SYSTEM, ChangeRequest
 from app.services.inbound import ingest
 from app.inbound import chatwoot
 from tests.inbound_payloads import CW_CONTACT, cw_message
@@ -20,8 +21,7 @@ def thread(app, clean_db):
     payload = cw_message()
     payload["sender"]["email"] = payload["conversation"]["meta"]["sender"]["email"] = "anna.p@gmail.com"
     with app.app_context():
-        ingest(chatwoot.parse_webhook(payload))
-        db.session.commit()
+        ingest(ChangeRequest(SYSTEM), chatwoot.parse_webhook(payload))
         return db.session.scalars(select(InboundThread)).one().id
 
 
