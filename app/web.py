@@ -30,6 +30,21 @@ def change_request(values=None, **more) -> ChangeRequest:
     return ChangeRequest(actor=request_actor(), values=dict(values or {}), **more)
 
 
+def owner_ids(value: str | None) -> list[int]:
+    """An owner filter of a page ("me", a user id, or all/empty for everyone) as user ids."""
+    value = (value or "").strip()
+    if value == "me":
+        return [request_actor().id]
+    return [int(value)] if value.isdigit() else []
+
+
+def metric_owner_ids(value: str | None) -> list[int]:
+    """The owners whose numbers a metric shows: as asked with the team-metrics permission, else
+    only the user's own."""
+    actor = request_actor()
+    return owner_ids(value) if actor.sees_everyone else [actor.id]
+
+
 def translate(messages: dict[str, list[str]]) -> dict[str, list[str]]:
     return {field: [gettext(m) for m in msgs] for field, msgs in messages.items()}
 

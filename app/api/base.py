@@ -14,7 +14,7 @@ from werkzeug.exceptions import BadRequest
 
 from app.domain.errors import ConflictError, DomainError, MissingActor, NotFoundError
 from app.services import records
-from app.web import CrmInterface, change_request, translate
+from app.web import change_request, translate
 
 API_PERMISSIONS = {"get_list": "read", "get": "read", "info": "read", "related": "read", "distinct": "read",
                    "post": "write", "put": "write", "delete": "delete"}

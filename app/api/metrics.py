@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import g, request
+from flask import request
 from flask_appbuilder.api import BaseApi, expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
 
 from app.queries import metrics
-from app.web import request_actor
+from app.web import metric_owner_ids, request_actor
 
 PARAMETERS = """
           parameters:
@@ -34,12 +34,9 @@ class MetricsApi(BaseApi):
         if end < start:
             return None, self.response(400, message={"to": ["The period ends before it starts."]})
         owner = request.args.get("owner", "")
-        if not request_actor().sees_everyone:
-            owner = str(g.user.id)
-        if owner and not owner.isdigit() and owner != "me":
+        if owner and not owner.isdigit() and owner != "me" and request_actor().sees_everyone:
             return None, self.response(400, message={"owner": ["A user id or me."]})
-        ids = [int(owner)] if owner.isdigit() else ([g.user.id] if owner == "me" else [])
-        return metrics.MetricFilters(start=start, end=end, owner_ids=ids), None
+        return metrics.MetricFilters(start=start, end=end, owner_ids=metric_owner_ids(owner)), None
 
     def _answer(self, compute):
         f, error = self._filters()

@@ -15,7 +15,7 @@ from sqlalchemy.orm import raiseload
 
 from app.domain.errors import N_, RuleViolation
 from app.extensions import db
-from app.domain.opportunity import EDITABLE_FIELDS
+from app.domain.fields import EDITABLE_FIELDS
 from app.models import Opportunity, OpportunityEvent
 from app.models.choices import OPPORTUNITY_STATUSES, STAGES
 from app.services import opportunities as service

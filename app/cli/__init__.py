@@ -2,7 +2,6 @@
 verb (the verb owns the transaction), so every change runs through the same rules and audit."""
 from __future__ import annotations
 
-import click
 
 from .common import crm
 from . import inbound, opportunities  # noqa: F401  (register their commands on `crm`)

@@ -6,13 +6,9 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 
+from .fields import TRACKED_FIELDS
 from .stages import StageTable, _same
 
-TRACKED_FIELDS = (
-    "name", "account_id", "stage", "status", "amount_estimate", "currency", "probability",
-    "forecast_category", "close_date_target", "source", "primary_competitor", "owner_user_id",
-    "next_step_text", "next_step_due_at", "lost_reason", "discount_percent", "proposed",
-)
 EVENT_TYPES = ("created", "stage_changed", "amount_changed", "probability_changed", "next_step_changed",
                "discount_changed", "field_changed", "note_added", "won", "lost", "reopened")
 _GROUPS = (

@@ -12,18 +12,9 @@ from datetime import datetime
 
 from .errors import N_, RuleViolation
 from .events import plan_events
+
 from .stages import StageTable, check_opportunity
 
-# The fields a person or a script may set on a deal: the API schema, the generated form and the
-# CLI derive their field lists from this one tuple.
-EDITABLE_FIELDS = (
-    "account_id", "name", "stage", "amount_estimate", "currency", "probability", "forecast_category",
-    "close_date_target", "source", "primary_competitor", "owner_user_id", "next_step_text",
-    "next_step_due_at", "status", "lost_reason", "discount_percent",
-)
-# Editable through the verbs but never by a generic form or API field.
-SYSTEM_FIELDS = ("proposed",)
-CLOCK_FIELDS = ("stage_entered_at", "closed_at")
 
 VERSION_CONFLICT = N_("This opportunity was changed by someone else; reload it and try again.")
 

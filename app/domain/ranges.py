@@ -20,6 +20,8 @@ class Bounds:
             number = Decimal(str(value))
         except (InvalidOperation, ValueError):
             return False
+        if not number.is_finite():
+            return False
         return (self.low is None or number >= self.low) and (self.high is None or number <= self.high)
 
 

@@ -11,9 +11,10 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from app.domain.errors import ConflictError, MissingActor, N_, RuleViolation
-from app.domain.events import TRACKED_FIELDS
+from app.domain.fields import TRACKED_FIELDS
 from app.domain.evidence import parse_evidence_refs
-from app.domain.opportunity import CLOCK_FIELDS, creation_defaults, decide, version_errors
+from app.domain.fields import CLOCK_FIELDS
+from app.domain.opportunity import creation_defaults, decide, version_errors
 from app.models import Opportunity, OpportunityEvent
 from app.models.types import as_utc, new_id
 from app.settings import current as settings

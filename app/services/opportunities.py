@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from app.domain.errors import N_, MissingActor, NotFoundError, RuleViolation
 from app.domain.evidence import parse_evidence_refs
-from app.domain.opportunity import EDITABLE_FIELDS, SYSTEM_FIELDS, decide, version_errors
+from app.domain.fields import EDITABLE_FIELDS, SYSTEM_FIELDS
+from app.domain.opportunity import decide, version_errors
 from app.extensions import db
 from app.models import Account, Opportunity, OpportunityEvent, User
 from app.settings import current as settings

@@ -14,12 +14,13 @@ from app.models import Account, Contact, InboundMessage, InboundThread, InboundT
 from app.models.types import utcnow
 
 from .context import ChangeRequest
-from .opportunities import update_opportunity
+from .opportunities import parse_uuid, update_opportunity
 from .transaction import transaction
 
 
 def get_thread(thread_id) -> InboundThread:
-    thread = db.session.get(InboundThread, thread_id)
+    key = parse_uuid(thread_id)
+    thread = db.session.get(InboundThread, key) if key else None
     if thread is None:
         raise NotFoundError({"id": [N_("No such inbound thread.")]})
     return thread
@@ -41,7 +42,8 @@ def _state(thread: InboundThread) -> dict:
 def assign_thread(request: ChangeRequest, thread_id, account_id) -> bool:
     """Attach the thread to an account (again: nothing happens). Returns whether anything changed."""
     thread = get_thread(thread_id)
-    account = db.session.get(Account, account_id) if account_id else None
+    key = parse_uuid(account_id)
+    account = db.session.get(Account, key) if key else None
     if account is None:
         raise RuleViolation({"account_id": [N_("No such account.")]})
     if thread.account_id == account.id and thread.status == "assigned":

@@ -13,6 +13,8 @@ from app.extensions import db
 from app.models import User
 from app.queries import metrics
 
+from app.web import metric_owner_ids
+
 from .helpers import plain_labels, sees_everyone, template_helpers
 
 
@@ -30,11 +32,8 @@ def metric_filters() -> tuple[metrics.MetricFilters, str, list[str]]:
     if end < start:
         errors.append(gettext("The period ends before it starts; the dates were swapped."))
         start, end = end, start
-    owner = request.args.get("owner", "all")
-    if not sees_everyone():
-        owner = str(g.user.id)
-    owner_ids = [int(owner)] if owner.isdigit() else ([g.user.id] if owner == "me" else [])
-    return metrics.MetricFilters(start=start, end=end, owner_ids=owner_ids), owner, errors
+    owner = request.args.get("owner", "all") if sees_everyone() else str(g.user.id)
+    return metrics.MetricFilters(start=start, end=end, owner_ids=metric_owner_ids(owner)), owner, errors
 
 
 def bars(rows: list[dict], key: str, label_key: str, labels: dict) -> list[dict]:

@@ -2,7 +2,7 @@
 demand; moves go through the REST API (PATCH) so the same rules answer."""
 from __future__ import annotations
 
-from flask import abort, flash, g, jsonify, redirect, request, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext
 
@@ -13,7 +13,7 @@ from app.models.choices import FORECAST_CATEGORIES
 from app.queries import board
 from app.settings import stage_table
 from app.services.opportunities import accept_proposal
-from app.web import change_request
+from app.web import change_request, owner_ids
 
 from .helpers import (arg_int, arg_uuid, may_reopen, sees_everyone, money, move_options, plain_labels, stage_requirements,
                       template_helpers)
@@ -22,11 +22,7 @@ from .helpers import (arg_int, arg_uuid, may_reopen, sees_everyone, money, move_
 def board_filters() -> tuple[board.BoardFilters, str]:
     """Filters from the query string; owner defaults to "mine" for Sales, "all" for Owner/Admin."""
     owner = request.args.get("owner") or ("all" if sees_everyone() else "me")
-    ids: list[int] = []
-    if owner == "me":
-        ids = [g.user.id]
-    elif owner.isdigit():
-        ids = [int(owner)]
+    ids = owner_ids(owner)
     category = request.args.get("forecast_category")
     account = request.args.get("account") or ""
     return board.BoardFilters(owner_ids=ids, account_id=arg_uuid("account"),

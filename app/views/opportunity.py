@@ -7,7 +7,7 @@ from wtforms import HiddenField, TextAreaField
 
 from app.domain.errors import DomainError
 from app.domain.evidence import parse_evidence_text
-from app.domain.opportunity import EDITABLE_FIELDS
+from app.domain.fields import EDITABLE_FIELDS
 from app.extensions import db
 from app.models import Opportunity, OpportunityEvent
 from app.models.choices import FORECAST_CATEGORIES, STAGES
