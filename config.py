@@ -44,6 +44,10 @@ READ = "can_read"
 WRITE = "can_read|can_write"
 
 
+# The admin's inbound menus (threads, messages, triage history): the "Triage" permission's views.
+INBOUND_MENUS = "Inbound threads|Inbound messages|Inbound thread events"
+
+
 def _role(*rules: tuple[str, str]) -> list[list[str]]:
     return [[f"^({view})$", f"^({perm})$"] for view, perm in rules]
 
@@ -51,29 +55,31 @@ def _role(*rules: tuple[str, str]) -> list[list[str]]:
 FAB_ROLES_DEFAULT = {
     # Owner: all CRM data and reports, no user administration.
     "Owner": _role(
-        ("Account|Contact|Opportunity|Project|Offer|OpportunityEvent", WRITE + "|can_delete|can_note"),
-        ("Board|AccountPage|OpportunityPage|Triage|InboundThread|Dashboard|Metrics|StallReport", ".*"),
+        ("Account|Contact|Opportunity|Project|Offer|OpportunityEvent|AuditEvent", WRITE + "|can_delete|can_note"),
+        ("Board|AccountPage|OpportunityPage|Triage|Dashboard|Metrics|StallReport", ".*"),
         ("Opportunity", "can_reopen"),
         ("TeamMetrics", "can_read"),
-        ("Accounts|Client accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|CRM|Board|Triage|Dashboard|Why deals stall|Reports", "menu_access"),
+        ("Accounts|Client accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|Record changes|CRM|Board|Triage|Dashboard|Why deals stall|Reports", "menu_access"),
+        (INBOUND_MENUS, "menu_access"),
         ("MenuApi", "can_get"),
         ("UserInfoEditView|ResetMyPasswordView", ".*"),
     ),
     # Sales: create and edit accounts, contacts, opportunities; no deletes.
     "Sales": _role(
         ("Account|Contact|Opportunity|Offer", WRITE + "|can_note"),
-        ("Project|OpportunityEvent", READ),
-        ("Board|AccountPage|OpportunityPage|Triage|InboundThread|Dashboard|Metrics", ".*"),
-        ("Accounts|Client accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|CRM|Board|Triage|Dashboard", "menu_access"),
+        ("Project|OpportunityEvent|AuditEvent", READ),
+        ("Board|AccountPage|OpportunityPage|Triage|Dashboard|Metrics", ".*"),
+        ("Accounts|Client accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|Record changes|CRM|Board|Triage|Dashboard", "menu_access"),
+        (INBOUND_MENUS, "menu_access"),
         ("MenuApi", "can_get"),
         ("UserInfoEditView|ResetMyPasswordView", ".*"),
     ),
     # PM: read accounts, contacts, opportunities; create and edit projects; add notes.
     "PM": _role(
-        ("Account|Contact|Opportunity|Offer|OpportunityEvent", READ + "|can_note"),
+        ("Account|Contact|Opportunity|Offer|OpportunityEvent|AuditEvent", READ + "|can_note"),
         ("Project", WRITE),
         ("Board|AccountPage|OpportunityPage", READ + "|can_note"),
-        ("Accounts|Client accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|CRM|Board", "menu_access"),
+        ("Accounts|Client accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|Record changes|CRM|Board", "menu_access"),
         ("MenuApi", "can_get"),
         ("UserInfoEditView|ResetMyPasswordView", ".*"),
     ),

@@ -60,6 +60,22 @@ class OpportunityPatchSchema(OpportunityChangeFields):
 class OpportunityCreateSchema(OpportunityChangeFields):
     account_id = fields.UUID(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    evidence_refs = fields.List(fields.Raw(), metadata={"description": "required when the deal is created past "
+                                                        "lead (or won/lost): items as in PATCH"})
+
+
+class AcceptSchema(Schema):
+    """Accepting a proposed deal: its name and amount (and optionally owner and next step)."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    amount_estimate = fields.Decimal(required=True, places=2, validate=in_range("amount_estimate"), as_string=True)
+    currency = fields.String(validate=CURRENCY)
+    owner = fields.Raw(allow_none=True, metadata={"description": "user id, username or 'me'"})
+    next_step_text = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    next_step_due_at = fields.AwareDateTime(allow_none=True, default_timezone=timezone.utc)
 
 
 class NoteSchema(Schema):
@@ -127,3 +143,137 @@ class OpportunityListSchema(Schema):
     result = fields.List(fields.Nested(OpportunityOutSchema))
     page = fields.Integer()
     page_size = fields.Integer()
+
+
+# ---------------------------------------------------------------------------------------------
+# Inbound over REST (app/api/inbound.py): triage action bodies and answers, threads, messages.
+# The values are checked by the triage verbs (one definition each); these only bound the shapes.
+# ---------------------------------------------------------------------------------------------
+
+class TriageNoBodySchema(Schema):
+    """ignore and undo take no fields (an empty object or no body)."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class TriageAssignSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    account_id = fields.UUID(required=True, metadata={"description": "the account to attach the thread to"})
+
+
+class TriageCreateAccountSchema(Schema):
+    """The account (and, with a contact_name, its contact) to create from the sender."""
+
+    class Meta:
+        unknown = RAISE
+
+    account_name = fields.String(allow_none=True, validate=validate.Length(max=255),
+                                 metadata={"description": "required: a blank name answers 422"})
+    domain = fields.String(allow_none=True, validate=validate.Length(max=255))
+    contact_name = fields.String(allow_none=True, validate=validate.Length(max=255),
+                                 metadata={"description": "when given, a contact is created on the account"})
+    email = fields.String(allow_none=True, validate=validate.Length(max=320))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=64))
+    telegram_handle = fields.String(allow_none=True, validate=validate.Length(max=64))
+
+
+class TriageProposeSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(allow_none=True, validate=validate.Length(max=255),
+                         metadata={"description": "the proposed deal's name (default: the thread's title)"})
+
+
+class InboundThreadStateSchema(Schema):
+    status = fields.String(metadata={"description": "unassigned, assigned or ignored"})
+    account_id = fields.UUID(allow_none=True)
+    contact_id = fields.UUID(allow_none=True)
+    opportunity_id = fields.UUID(allow_none=True)
+
+
+class TriageResultSchema(Schema):
+    id = fields.UUID(metadata={"description": "the thread"})
+    action = fields.String(metadata={"description": "assign, create_account, propose, ignore or undo"})
+    changed = fields.Boolean(metadata={"description": "false when the action had been done already (nothing written)"})
+    result = fields.Nested(InboundThreadStateSchema, metadata={"description": "the thread's state after the action"})
+    account = fields.Dict(metadata={"description": "create_account: {id, name, domain}"})
+    contact = fields.Dict(allow_none=True, metadata={"description": "create_account: {id, name} or null"})
+    opportunity = fields.Nested(OpportunityOutSchema, metadata={"description": "propose: the proposed opportunity"})
+    undone = fields.String(allow_none=True, metadata={"description": "undo: the action undone, or null"})
+
+
+class InboundThreadOutSchema(Schema):
+    id = fields.UUID()
+    source = fields.String()
+    external_key = fields.String()
+    title = fields.String(allow_none=True)
+    status = fields.String()
+    account_id = fields.UUID(allow_none=True)
+    contact_id = fields.UUID(allow_none=True)
+    opportunity_id = fields.UUID(allow_none=True)
+    first_message_at = UTCDateTime(allow_none=True)
+    last_message_at = UTCDateTime(allow_none=True)
+    message_count = fields.Integer()
+    assigned_by_user_id = fields.Integer(allow_none=True)
+    assigned_at = UTCDateTime(allow_none=True)
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+
+
+class InboundMessageOutSchema(Schema):
+    id = fields.UUID()
+    source = fields.String()
+    external_key = fields.String()
+    direction = fields.String(metadata={"description": "incoming or outgoing"})
+    private = fields.Boolean(metadata={"description": "a private Chatwoot note (not a client touch)"})
+    sender_name = fields.String(allow_none=True)
+    sender_handle = fields.String(allow_none=True)
+    sender_email = fields.String(allow_none=True)
+    sender_phone = fields.String(allow_none=True)
+    text = fields.String()
+    sent_at = UTCDateTime()
+    edited_at = UTCDateTime(allow_none=True)
+
+
+class InboundThreadListSchema(Schema):
+    count = fields.Integer()
+    ids = fields.List(fields.UUID())
+    result = fields.List(fields.Nested(InboundThreadOutSchema))
+    page = fields.Integer()
+    page_size = fields.Integer()
+
+
+class InboundThreadDetailSchema(InboundThreadOutSchema):
+    messages = fields.List(fields.Nested(InboundMessageOutSchema),
+                           metadata={"description": "newest first, one page (messages_page, messages_page_size)"})
+    messages_total = fields.Integer()
+    messages_page = fields.Integer()
+    messages_page_size = fields.Integer()
+
+
+class AuditEventSchema(Schema):
+    """One audited create, change or delete of an account, contact, project, member or offer."""
+
+    id = fields.UUID()
+    entity_type = fields.String()
+    entity_id = fields.UUID()
+    account_id = fields.UUID(allow_none=True)
+    project_id = fields.UUID(allow_none=True)
+    action = fields.String(metadata={"enum": ["created", "changed", "deleted"]})
+    old_value = fields.Raw(allow_none=True, metadata={"description": "the changed fields before"})
+    new_value = fields.Raw(allow_none=True, metadata={"description": "the changed fields after"})
+    actor_user_id = fields.Integer(allow_none=True)
+    actor = fields.Function(lambda e: e.actor.username if e.actor else None)
+    evidence_refs = fields.List(fields.Raw())
+    created_at = UTCDateTime()
+
+
+class AuditEventListSchema(Schema):
+    count = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
+    result = fields.List(fields.Nested(AuditEventSchema))

@@ -8,6 +8,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
 
 from app.domain.errors import DomainError
+from app.domain.evidence import parse_evidence_text
 from app.security import actor_for
 from app.services import records
 from app.services.context import ChangeRequest
@@ -72,7 +73,8 @@ class CrmInterface(SQLAInterface):
         self._run(records.delete_record, item)
 
     def _run(self, verb, item) -> None:
+        evidence = parse_evidence_text(getattr(item, "evidence", "") or "")
         try:
-            verb(change_request(), item)
+            verb(change_request(evidence_refs=evidence), item)
         except DomainError as exc:
             raise Refused(exc) from None

@@ -16,7 +16,7 @@ USE_SQLITE = os.environ.get("CRM_TEST_DB", "postgresql") == "sqlite"
 PASSWORD = "secret-pass-1"
 ROLES = ("Admin", "Owner", "Sales", "PM")
 CRM_TABLES = ("inbound_thread_events", "inbound_messages", "inbound_threads", "offers",
-              "opportunity_events", "opportunities", "project_members", "projects", "contacts", "accounts")
+              "audit_events", "opportunity_events", "opportunities", "project_members", "projects", "contacts", "accounts")
 
 os.environ.setdefault("CRM_INSTANCE_DIR", tempfile.mkdtemp(prefix="crm-instance-"))
 

@@ -4,11 +4,13 @@
 def register_apis(appbuilder) -> None:
     from .account import AccountApi
     from .contact import ContactApi
-    from .event import OpportunityEventApi
+    from .event import AuditEventApi, OpportunityEventApi
+    from .inbound import InboundThreadApi
     from .metrics import MetricsApi
     from .offer import OfferApi
     from .opportunity import OpportunityApi
-    from .project import ProjectApi
+    from .project import ProjectApi, ProjectMemberApi
 
-    for api in (AccountApi, ContactApi, OpportunityApi, OpportunityEventApi, ProjectApi, OfferApi, MetricsApi):
+    for api in (AccountApi, ContactApi, OpportunityApi, OpportunityEventApi, AuditEventApi, ProjectApi, ProjectMemberApi, OfferApi,
+                InboundThreadApi, MetricsApi):
         appbuilder.add_api(api)

@@ -7,7 +7,7 @@ from app.domain.errors import ConflictError, DomainError
 from app.extensions import db
 from app.models import Account, Contact, Opportunity, Project
 
-from .base import CrmModelApi
+from .base import AuditedRecordApi
 from app.schemas import OpportunityOutSchema
 
 FIELDS = ["name", "domain", "industry", "segment", "status", "owner_user_id", "icp_fit_score", "icp_fit_reason"]
@@ -29,7 +29,8 @@ def existing_account_id(domain):
     return db.session.scalar(select(Account.id).where(func.lower(Account.domain) == domain))
 
 
-class AccountApi(CrmModelApi):
+class AccountApi(AuditedRecordApi):
+    audit_entity, whole_account = "account", True
     resource_name = "accounts"
     datamodel = CrmInterface(Account)
     class_permission_name = "Account"

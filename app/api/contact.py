@@ -4,7 +4,7 @@ from marshmallow import ValidationError
 from app.domain.accounts import email_error
 from app.models import Contact
 
-from .base import CrmModelApi
+from .base import AuditedRecordApi
 
 FIELDS = ["account_id", "name", "email", "phone", "telegram_handle", "role_tags", "influence_score"]
 
@@ -15,7 +15,8 @@ def valid_email(value):
         raise ValidationError(error)
 
 
-class ContactApi(CrmModelApi):
+class ContactApi(AuditedRecordApi):
+    audit_entity = "contact"
     resource_name = "contacts"
     datamodel = CrmInterface(Contact)
     class_permission_name = "Contact"

@@ -22,7 +22,7 @@ from app.services import opportunities as service
 from app.web import change_request, request_actor
 
 from .base import CrmModelApi
-from app.schemas import (ErrorSchema, EventSchema, NoteSchema, OpportunityCreateSchema, OpportunityListSchema,
+from app.schemas import (AcceptSchema, ErrorSchema, EventSchema, NoteSchema, OpportunityCreateSchema, OpportunityListSchema,
                       OpportunityOutSchema, OpportunityPatchSchema, OpportunityWriteResultSchema)
 
 FIELDS = list(EDITABLE_FIELDS)
@@ -53,14 +53,14 @@ class OpportunityApi(CrmModelApi):
     exclude_route_methods = {"delete"}
     base_permissions = ["can_read", "can_write", "can_note", "can_reopen"]
     method_permission_name = {**CrmModelApi.method_permission_name, "patch": "write", "events": "read",
-                              "add_note": "note"}
+                              "add_note": "note", "accept": "write"}
     list_columns = ["id"] + FIELDS + ["stage_entered_at", "closed_at", "proposed", "version", "created_at", "updated_at"]
     show_columns = list_columns
     add_columns = FIELDS
     edit_columns = FIELDS
     search_columns = ["name", "stage", "status", "owner_user_id", "account_id", "forecast_category", "proposed"]
     order_columns = ["name", "stage", "amount_estimate", "next_step_due_at", "created_at", "updated_at"]
-    openapi_spec_component_schemas = (OpportunityPatchSchema, OpportunityCreateSchema, OpportunityWriteResultSchema,
+    openapi_spec_component_schemas = (AcceptSchema, OpportunityPatchSchema, OpportunityCreateSchema, OpportunityWriteResultSchema,
                                       NoteSchema, ErrorSchema, OpportunityListSchema)
     openapi_spec_methods = {"get_list": {"get": {"description": "List opportunities. Plain filters "
                                                  "`owner` (user id, username or `me`), `status`, `stage` "
@@ -77,12 +77,50 @@ class OpportunityApi(CrmModelApi):
             data = OpportunityCreateSchema().load(self.json_body())
         except ValidationError as err:
             return self.schema_error(err)
+        evidence = data.pop("evidence_refs", None) or []
         try:
             values = _owner_changes(data)
         except RuleViolation as exc:
             return self.domain_error(exc)
-        result, error = self.write(service.create_opportunity, change_request(values))
+        result, error = self.write(service.create_opportunity, change_request(values, evidence_refs=evidence))
         return error or self._write_result(201, *result)
+
+    @expose("/<uuid:pk>/accept", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("write")
+    def accept(self, pk):
+        """Accept a deal proposed by inbound triage, with its name and amount (one audited action).
+        ---
+        post:
+          parameters:
+          - in: path
+            schema: {type: string, format: uuid}
+            name: pk
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/AcceptSchema'}
+          responses:
+            200:
+              description: the accepted opportunity and the audit events written
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/OpportunityWriteResultSchema'}
+            400: {description: malformed JSON or unknown fields}
+            404: {description: no such opportunity}
+            422: {description: not a proposal, or name/amount missing}
+        """
+        try:
+            data = AcceptSchema().load(self.json_body())
+            values = _owner_changes(data)
+        except ValidationError as err:
+            return self.schema_error(err)
+        except RuleViolation as exc:
+            return self.domain_error(exc)
+        result, error = self.write(service.accept_proposal, change_request(values), pk)
+        return error or self._write_result(200, *result)
 
     def put_headless(self, pk):
         """PUT is the same partial update as PATCH (rules, evidence and version alike)."""

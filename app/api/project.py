@@ -1,13 +1,16 @@
 from app.web import CrmInterface
 
-from app.models import Project
+from app.models import Project, ProjectMember
 
-from .base import CrmModelApi
+from .base import AuditedRecordApi, CrmModelApi
+from .inbound import SafeUUIDInterface
 
 FIELDS = ["account_id", "name", "status", "pm_user_id", "start_date", "end_date"]
+MEMBER_FIELDS = ["project_id", "user_id", "role"]
 
 
-class ProjectApi(CrmModelApi):
+class ProjectApi(AuditedRecordApi):
+    audit_entity = "project"
     resource_name = "projects"
     datamodel = CrmInterface(Project)
     class_permission_name = "Project"
@@ -17,3 +20,18 @@ class ProjectApi(CrmModelApi):
     edit_columns = FIELDS
     search_columns = ["name", "status", "account_id", "pm_user_id"]
     order_columns = ["name", "status", "start_date", "end_date"]
+
+
+class ProjectMemberApi(CrmModelApi):
+    """Who works on which project (the same rights as projects: Owner and Admin all, PM read and
+    write, Sales read). A user is a member of a project once: again answers 409."""
+
+    resource_name = "project_members"
+    datamodel = SafeUUIDInterface(ProjectMember)  # project_id filters by equality (never a 500)
+    class_permission_name = "Project"
+    list_columns = ["id"] + MEMBER_FIELDS
+    show_columns = list_columns
+    add_columns = MEMBER_FIELDS
+    edit_columns = MEMBER_FIELDS
+    search_columns = ["project_id", "user_id", "role"]
+    order_columns = ["role", "user_id"]

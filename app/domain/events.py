@@ -10,14 +10,15 @@ from .fields import TRACKED_FIELDS
 from .stages import StageTable, _same
 
 EVENT_TYPES = ("created", "stage_changed", "amount_changed", "probability_changed", "next_step_changed",
-               "discount_changed", "field_changed", "note_added", "won", "lost", "reopened")
+               "discount_changed", "field_changed", "note_added", "won", "lost", "reopened", "accepted",
+               "withdrawn")
 _GROUPS = (
     ("amount_changed", ("amount_estimate", "currency")),
     ("probability_changed", ("probability",)),
     ("next_step_changed", ("next_step_text", "next_step_due_at")),
     ("discount_changed", ("discount_percent",)),
 )
-_GROUPED = {"stage", "status"} | {f for _, fields in _GROUPS for f in fields}
+_GROUPED = {"stage", "status", "proposed", "withdrawn_at"} | {f for _, fields in _GROUPS for f in fields}
 
 
 def json_safe(value):
@@ -55,11 +56,19 @@ def _stage_events(old: Mapping, new: Mapping, table: StageTable) -> list[tuple]:
     return events
 
 
+def _proposal_events(old: Mapping, new: Mapping) -> list[tuple]:
+    if old.get("proposed") and not new.get("proposed"):
+        return [("accepted", {"proposed": True}, {"proposed": False})]
+    if old.get("withdrawn_at") is None and new.get("withdrawn_at") is not None:
+        return [("withdrawn", {"withdrawn_at": None}, _pick(new, ["withdrawn_at"]))]
+    return []
+
+
 def plan_events(old: Mapping | None, new: Mapping, table: StageTable) -> list[tuple[str, dict | None, dict | None]]:
     """(event_type, old_value, new_value) for each audited change; creation is one event."""
     if old is None:
         return [("created", None, _pick(new, TRACKED_FIELDS))]
-    events = _stage_events(old, new, table)
+    events = _stage_events(old, new, table) + _proposal_events(old, new)
     for event_type, fields in _GROUPS:
         if any(not _eq(old.get(f), new.get(f)) for f in fields):
             events.append((event_type, _pick(old, fields), _pick(new, fields)))

@@ -7,8 +7,11 @@ EDITABLE_FIELDS = (
     "close_date_target", "source", "primary_competitor", "owner_user_id", "next_step_text",
     "next_step_due_at", "status", "lost_reason", "discount_percent",
 )
-# Set through the verbs (accepting a proposal), never by a generic form or API field.
-SYSTEM_FIELDS = ("proposed",)
+# Set through the verbs (accepting or withdrawing a proposal), never by a generic form or API field.
+SYSTEM_FIELDS = ("proposed", "withdrawn_at")
+# What a proposal that nobody accepted yet may not change: it is not a deal in the funnel.
+PROPOSAL_LOCKED_FIELDS = ("stage", "status", "amount_estimate", "currency", "owner_user_id", "probability",
+                          "forecast_category", "lost_reason", "discount_percent")
 # Every change of these is an audit event.
 TRACKED_FIELDS = EDITABLE_FIELDS + SYSTEM_FIELDS
 # The stage clock, kept by the stage rules.

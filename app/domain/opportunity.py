@@ -13,10 +13,16 @@ from datetime import datetime
 from .errors import N_, RuleViolation
 from .events import plan_events
 
-from .stages import StageTable, check_opportunity
+from .fields import PROPOSAL_LOCKED_FIELDS, TRACKED_FIELDS
+from .stages import StageTable, _same, check_opportunity
 
 
 VERSION_CONFLICT = N_("This opportunity was changed by someone else; reload it and try again.")
+NOT_ACCEPTED = N_("This deal is only proposed: accept it (with its name and amount) before you move, "
+                  "price, assign or close it.")
+WITHDRAWN = N_("This proposal was withdrawn and cannot change.")
+ACCEPT_NEEDS_NAME = N_("Accepting a proposal needs the deal's name.")
+ACCEPT_NEEDS_AMOUNT = N_("Accepting a proposal needs the deal's amount.")
 
 
 @dataclass(frozen=True)
@@ -67,9 +73,33 @@ def decide(old: Mapping | None, new: Mapping, explicit: Collection[str], table: 
         values = {**new, **stage_defaults(old, new, explicit, table, now)}
     except RuleViolation as exc:
         return Decision(dict(new), exc.messages, [])
-    errors = check_opportunity(values, old, table, evidence_refs=evidence_refs,
-                               can_reopen=old is None or can_reopen)
+    errors = proposal_errors(old, values) or check_opportunity(
+        values, old, table, evidence_refs=evidence_refs, can_reopen=old is None or can_reopen)
     return Decision(values, errors, [] if errors else plan_events(old, values, table))
+
+
+def _changed(old: Mapping, new: Mapping, fields) -> list[str]:
+    return [name for name in fields if not _same(old.get(name), new.get(name))]
+
+
+def proposal_errors(old: Mapping | None, new: Mapping) -> dict[str, list[str]]:
+    """A proposal from triage is not a deal until a person accepts it: until then it cannot move,
+    be priced, assigned or closed; accepting asks for its name and amount; a withdrawn proposal
+    never changes again."""
+    if old is None or not old.get("proposed"):
+        return {}
+    if old.get("withdrawn_at") is not None:
+        return {"proposed": [WITHDRAWN]} if _changed(old, new, TRACKED_FIELDS) else {}
+    if new.get("proposed"):
+        return {"proposed": [NOT_ACCEPTED]} if _changed(old, new, PROPOSAL_LOCKED_FIELDS) else {}
+    if new.get("withdrawn_at") is not None or _changed(old, new, ("stage", "status", "lost_reason")):
+        return {"proposed": [NOT_ACCEPTED]}
+    errors: dict[str, list[str]] = {}
+    if not (new.get("name") or "").strip():
+        errors["name"] = [ACCEPT_NEEDS_NAME]
+    if new.get("amount_estimate") is None:
+        errors["amount_estimate"] = [ACCEPT_NEEDS_AMOUNT]
+    return errors
 
 
 def version_errors(expected: int | None, current: int | None) -> dict:

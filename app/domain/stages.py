@@ -106,9 +106,12 @@ def required_fields_for(stage_name: str, table: StageTable) -> list[str]:
 
 
 def evidence_required(values: Mapping, old: Mapping | None) -> list[str]:
-    """Changed fields that must carry evidence (none on creation)."""
+    """Changed fields that must carry evidence. A deal created past `lead` needs the same evidence
+    as moving there; accepting a proposal sets its name and amount like a creation."""
     if old is None:
-        return []
+        return ["stage"] if values.get("stage") not in (None, "lead") else []
+    if old.get("proposed") and not values.get("proposed"):
+        return ["stage"] if not _same(old.get("stage"), values.get("stage")) else []
     changed = [f for f in EVIDENCE_FIELDS if _same(old.get(f), values.get(f)) is False]
     if not _blank(values.get("lost_reason")) and _same(old.get("lost_reason"), values.get("lost_reason")) is False:
         changed.append("lost_reason")

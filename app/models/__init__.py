@@ -2,6 +2,7 @@
 from flask_appbuilder.security.sqla.models import User  # noqa: F401  (ab_* tables on the same metadata)
 
 from .account import Account
+from .audit import AuditEvent
 from .contact import Contact
 from .event import OpportunityEvent
 from .inbound import InboundMessage, InboundThread, InboundThreadEvent
@@ -11,5 +12,5 @@ from .project import Project, ProjectMember
 
 __all__ = [
     "Account", "Contact", "Opportunity", "OpportunityEvent", "Project", "ProjectMember", "Offer",
-    "InboundThread", "InboundMessage", "InboundThreadEvent", "User",
+    "InboundThread", "InboundMessage", "InboundThreadEvent", "AuditEvent", "User",
 ]

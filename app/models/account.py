@@ -35,7 +35,16 @@ class Account(UUIDPk, Timestamps, Model):
     # so the accounts list can sort and show it without scanning the timeline.
     last_touch_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    # Audited by the flush listener (one audit row per create/change/delete; touches are not edits).
+    audit_entity = "account"
+    audit_fields = ("name", "domain", "industry", "segment", "status", "owner_user_id", "icp_fit_score",
+                    "icp_fit_reason")
+
     owner = relationship("User", foreign_keys=[owner_user_id], lazy="joined")
+
+    def audit_scope(self):
+        """(account, project) an audit row of this record belongs to."""
+        return self.id, None
     contacts = relationship("Contact", back_populates="account", order_by="Contact.name", lazy="select")
     opportunities = relationship("Opportunity", back_populates="account", lazy="select")
     projects = relationship("Project", back_populates="account", order_by="Project.name", lazy="select")

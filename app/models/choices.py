@@ -10,11 +10,13 @@ OFFER_STATUSES = ("draft", "sent", "accepted", "rejected")
 INBOUND_SOURCES = ("chatwoot", "telegram")
 THREAD_STATUSES = ("unassigned", "assigned", "ignored")
 DIRECTIONS = ("incoming", "outgoing")
+AUDITED_ENTITIES = ("account", "contact", "project", "project_member", "offer")
+AUDIT_ACTIONS = ("created", "changed", "deleted")
 
 __all__ = [
     "SEGMENTS", "ACCOUNT_STATUSES", "STAGES", "OPPORTUNITY_STATUSES", "FORECAST_CATEGORIES",
     "EVENT_TYPES", "PROJECT_STATUSES", "OFFER_STATUSES", "INBOUND_SOURCES", "THREAD_STATUSES",
-    "DIRECTIONS", "check_in",
+    "DIRECTIONS", "AUDITED_ENTITIES", "AUDIT_ACTIONS", "check_in",
 ]
 
 

@@ -29,7 +29,13 @@ class Contact(UUIDPk, Timestamps, Model):
     role_tags: Mapped[list[str]] = mapped_column(TagList, nullable=False, default=list)
     influence_score: Mapped[int | None] = mapped_column(Integer)
 
+    audit_entity = "contact"
+    audit_fields = ("account_id", "name", "email", "phone", "telegram_handle", "role_tags", "influence_score")
+
     account = relationship("Account", back_populates="contacts", lazy="joined")
+
+    def audit_scope(self):
+        return self.account_id or (self.account.id if self.account else None), None
 
     @validates("email")
     def _normalise_email(self, _key, value):

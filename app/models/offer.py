@@ -31,7 +31,13 @@ class Offer(UUIDPk, Timestamps, Model):
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft", server_default="draft")
     created_by_user_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("ab_user.id"))
 
+    audit_entity = "offer"
+    audit_fields = ("opportunity_id", "title", "amount", "currency", "discount_percent", "status", "created_by_user_id")
+
     opportunity = relationship("Opportunity", back_populates="offers", lazy="joined", innerjoin=True)
+
+    def audit_scope(self):
+        return (self.opportunity.account_id if self.opportunity is not None else None), None
     created_by = relationship("User", foreign_keys=[created_by_user_id], lazy="joined")
 
     def __repr__(self) -> str:

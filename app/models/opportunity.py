@@ -53,6 +53,8 @@ class Opportunity(UUIDPk, Timestamps, Model):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Created from inbound triage and not yet accepted by a person (safe-by-default).
     proposed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    # A proposal a person withdrew (triage undo): kept, audited, counted nowhere.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}

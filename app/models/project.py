@@ -29,7 +29,13 @@ class Project(UUIDPk, Timestamps, Model):
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
 
+    audit_entity = "project"
+    audit_fields = ("account_id", "name", "status", "pm_user_id", "start_date", "end_date")
+
     account = relationship("Account", back_populates="projects", lazy="joined", innerjoin=True)
+
+    def audit_scope(self):
+        return self.account_id or (self.account.id if self.account else None), self.id
     pm = relationship("User", foreign_keys=[pm_user_id], lazy="joined")
     members = relationship("ProjectMember", back_populates="project", lazy="select", cascade="all, delete-orphan")
 
@@ -47,7 +53,15 @@ class ProjectMember(UUIDPk, Model):
     user_id: Mapped[int] = mapped_column(Integer, ForeignKey("ab_user.id"), nullable=False)
     role: Mapped[str | None] = mapped_column(String(64))
 
+    audit_entity = "project_member"
+    audit_fields = ("project_id", "user_id", "role")
+
     project = relationship("Project", back_populates="members")
+
+    def audit_scope(self):
+        project = self.project
+        return (project.account_id or project.account.id if project is not None else None,
+                self.project_id or (project.id if project is not None else None))
     user = relationship("User", foreign_keys=[user_id], lazy="joined")
 
     def __repr__(self) -> str:

@@ -14,7 +14,7 @@ from app.domain.errors import N_, NotFoundError
 from app.queries.conditions import next_step_overdue
 from app.domain.health import HealthSignals, health_label, health_score
 from app.extensions import db
-from app.models import (Account, Contact, InboundMessage, InboundThread, Offer, Opportunity, OpportunityEvent,
+from app.models import (AuditEvent, Account, Contact, InboundMessage, InboundThread, Offer, Opportunity, OpportunityEvent,
                         Project, User)
 from app.models.types import as_utc, utcnow
 
@@ -126,7 +126,8 @@ def account_page(account_id, timeline_page: int = 0, now: datetime | None = None
 
 
 def timeline(account_id, page: int = 0) -> tuple[int, list[dict]]:
-    """Audit events, notes and inbound messages of an account, newest first, paged."""
+    """Audit events of its deals and of its records, notes and inbound messages of an account,
+    newest first, paged."""
     events = (select(literal("event").label("kind"), OpportunityEvent.id.label("id"),
                      OpportunityEvent.created_at.label("at"))
               .join(Opportunity, Opportunity.id == OpportunityEvent.opportunity_id)
@@ -134,13 +135,20 @@ def timeline(account_id, page: int = 0) -> tuple[int, list[dict]]:
     messages = (select(literal("message").label("kind"), InboundMessage.id.label("id"), InboundMessage.sent_at.label("at"))
                 .join(InboundThread, InboundThread.id == InboundMessage.thread_id)
                 .where(InboundThread.account_id == account_id, InboundMessage.private.is_(False)))
-    both = union_all(events, messages).subquery()
+    records = (select(literal("record").label("kind"), AuditEvent.id.label("id"), AuditEvent.created_at.label("at"))
+               .where(AuditEvent.account_id == account_id))
+    both = union_all(events, messages, records).subquery()
     total = db.session.scalar(select(func.count()).select_from(both))
     rows = db.session.execute(select(both.c.kind, both.c.id).order_by(both.c.at.desc(), both.c.id)
                               .offset(page * TIMELINE_PAGE).limit(TIMELINE_PAGE)).all()
     event_ids = [r.id for r in rows if r.kind == "event"]
     message_ids = [r.id for r in rows if r.kind == "message"]
+    record_ids = [r.id for r in rows if r.kind == "record"]
     found = {}
+    if record_ids:
+        for a in db.session.scalars(select(AuditEvent).where(AuditEvent.id.in_(record_ids))
+                                    .options(joinedload(AuditEvent.actor))):
+            found[a.id] = {"kind": "record", "at": a.created_at, "item": a}
     if event_ids:
         for e in db.session.scalars(select(OpportunityEvent).where(OpportunityEvent.id.in_(event_ids))
                                     .options(joinedload(OpportunityEvent.opportunity), joinedload(OpportunityEvent.actor))):

@@ -161,5 +161,5 @@ def more_cards(f: BoardFilters, stage: str, offset: int, now: datetime | None = 
 def proposed_cards(f: BoardFilters, now: datetime | None = None, limit: int = PAGE) -> list[Card]:
     """Opportunities proposed by inbound triage, waiting for someone to accept them."""
     now = now or utcnow()
-    query = _card_select(f, now, proposed=True).order_by(Opportunity.created_at.desc()).limit(limit)
+    query = _card_select(f, now, proposed=True).where(Opportunity.withdrawn_at.is_(None)).order_by(Opportunity.created_at.desc()).limit(limit)
     return [Card(*row) for row in db.session.execute(query)]

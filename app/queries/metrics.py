@@ -177,9 +177,9 @@ def _past_stage_percentiles(f: MetricFilters) -> dict[str, dict]:
     query = (select(old_stage.label("stage"),
                     _days(OpportunityEvent.created_at, OpportunityEvent.previous_stage_entered_at).label("days"))
              .where(OpportunityEvent.event_type == "stage_changed", OpportunityEvent.created_at >= f.start_at,
-                    OpportunityEvent.created_at < f.end_at, OpportunityEvent.previous_stage_entered_at.isnot(None)))
-    if f.owner_ids:
-        query = query.join(Opportunity, Opportunity.id == OpportunityEvent.opportunity_id).where(*_owner(f))
+                    OpportunityEvent.created_at < f.end_at, OpportunityEvent.previous_stage_entered_at.isnot(None))
+             .join(Opportunity, Opportunity.id == OpportunityEvent.opportunity_id)
+             .where(Opportunity.proposed.is_(False), *_owner(f)))
     return _stage_percentiles(query)
 
 
@@ -191,8 +191,8 @@ def _round(value) -> float | None:
 
 def win_rate(f: MetricFilters) -> dict:
     """won / (won + lost) of deals closed in the period: overall, by owner and by source."""
-    closed = [Opportunity.status.in_(["won", "lost"]), Opportunity.closed_at >= f.start_at,
-              Opportunity.closed_at < f.end_at, *_owner(f)]
+    closed = [Opportunity.status.in_(["won", "lost"]), Opportunity.proposed.is_(False),
+              Opportunity.closed_at >= f.start_at, Opportunity.closed_at < f.end_at, *_owner(f)]
     won = func.sum(case((Opportunity.status == "won", 1), else_=0))
     lost = func.sum(case((Opportunity.status == "lost", 1), else_=0))
 

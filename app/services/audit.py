@@ -15,7 +15,8 @@ from app.domain.fields import TRACKED_FIELDS
 from app.domain.evidence import parse_evidence_refs
 from app.domain.fields import CLOCK_FIELDS
 from app.domain.opportunity import creation_defaults, decide, version_errors
-from app.models import Opportunity, OpportunityEvent
+from app.domain.records import NEEDS_EVIDENCE, evidence_needed, touched
+from app.models import AuditEvent, Opportunity, OpportunityEvent
 from app.models.types import as_utc, new_id
 from app.settings import current as settings
 
@@ -26,6 +27,7 @@ WRITTEN_EVENTS = "crm_written_events"  # session.info key: audit rows added sinc
 _RELATION_OF = {"account_id": "account", "owner_user_id": "owner"}
 STATE_FIELDS = TRACKED_FIELDS + CLOCK_FIELDS
 NO_ACTOR = N_("A change of an opportunity needs an actor (log in, or pass --as USER).")
+NO_RECORD_ACTOR = N_("A change needs an actor (log in, or pass --as USER).")
 
 
 def take_written_events(session: Session) -> list[OpportunityEvent]:
@@ -40,8 +42,11 @@ def install() -> None:
 
 
 def _value(opp: Opportunity, name: str):
+    """A field after this change: a foreign key set as a column wins over its (stale) relation; a
+    relation set by a form wins over its column."""
     rel = _RELATION_OF.get(name)
-    if rel and getattr(opp, rel) is not None:
+    state = inspect(opp)
+    if rel and not state.attrs[name].history.has_changes() and getattr(opp, rel) is not None:
         return getattr(opp, rel).id
     return getattr(opp, name)
 
@@ -88,7 +93,7 @@ def _audit(session: Session, opp: Opportunity, old: dict | None, request: Change
         audit_row = OpportunityEvent(
             opportunity_id=opp.id, event_type=event_type, old_value=old_value, new_value=new_value,
             actor_user_id=request.actor.id,
-            evidence_refs=list(refs) if event_type != "created" else [],
+            evidence_refs=list(refs),
             created_at=request.now(),
             previous_stage_entered_at=old.get("stage_entered_at") if old and event_type == "stage_changed" else None,
         )
@@ -101,17 +106,68 @@ def _audit(session: Session, opp: Opportunity, old: dict | None, request: Change
 
 
 def _before_flush(session: Session, flush_context, instances) -> None:
+    for obj in session.new:  # ids first: audit rows name their records and scopes by id
+        if (isinstance(obj, Opportunity) or hasattr(obj, "audit_entity")) and obj.id is None:
+            obj.id = new_id()
     for obj in list(session.new):
         if isinstance(obj, Opportunity):
             _require_request_and_audit(session, obj, created=True)
+        elif hasattr(obj, "audit_entity"):
+            _audit_record(session, obj, "created")
     for obj in list(session.dirty):
         if isinstance(obj, Opportunity) and session.is_modified(obj, include_collections=False):
             _require_request_and_audit(session, obj, created=False)
+        elif hasattr(obj, "audit_entity") and session.is_modified(obj, include_collections=False):
+            _audit_record(session, obj, "changed")
     for obj in list(session.deleted):
         if isinstance(obj, Opportunity):
             raise RuleViolation({"id": [N_("Opportunities are never deleted: close them as lost instead.")]})
-        if isinstance(obj, OpportunityEvent):
+        if isinstance(obj, (OpportunityEvent, AuditEvent)):
             raise RuleViolation({"id": [N_("Audit events cannot be changed or deleted.")]})
+        if hasattr(obj, "audit_entity"):
+            _audit_record(session, obj, "deleted")
+
+
+def _field_value(obj, name: str, old: bool):
+    """A record's field before or after this change; a foreign key set through its relation too."""
+    state = inspect(obj)
+    relation = name[:-3] if name.endswith("_id") and name[:-3] in state.mapper.relationships else None
+    if old:
+        hist = state.attrs[name].history
+        if hist.deleted:
+            return hist.deleted[0]
+        if relation and state.attrs[relation].history.deleted:
+            previous = state.attrs[relation].history.deleted[0]
+            return previous.id if previous is not None else None
+        return hist.unchanged[0] if hist.unchanged else getattr(obj, name)
+    value = getattr(obj, name)
+    if relation and not state.attrs[name].history.has_changes() and getattr(obj, relation) is not None:
+        return getattr(obj, relation).id
+    return value
+
+
+def _audit_record(session: Session, obj, action: str) -> None:
+    """One audit row for a create, change or delete of an audited record, in the same flush, with
+    the request's actor and evidence (the system's own writes have no actor)."""
+    request = current_request()
+    if request is None:
+        raise MissingActor({"actor": [NO_RECORD_ACTOR]})
+    fields = obj.audit_fields
+    old = None if action == "created" else {f: _field_value(obj, f, old=True) for f in fields}
+    new = None if action == "deleted" else {f: _field_value(obj, f, old=False) for f in fields}
+    old_value, new_value = touched(old, new, fields)
+    if old_value is None and new_value is None:
+        return
+    refs = parse_evidence_refs(request.evidence_refs, required=False)
+    if evidence_needed(obj.audit_entity, old, new) and not refs:
+        raise RuleViolation({"evidence_refs": [NEEDS_EVIDENCE]})
+    check_message_refs(session, refs)
+    if obj.id is None:
+        obj.id = new_id()
+    account_id, project_id = obj.audit_scope()
+    session.add(AuditEvent(entity_type=obj.audit_entity, entity_id=obj.id, account_id=account_id,
+                           project_id=project_id, action=action, old_value=old_value, new_value=new_value,
+                           actor_user_id=request.actor.id, evidence_refs=refs, created_at=request.now()))
 
 
 def _require_request_and_audit(session: Session, opp: Opportunity, created: bool) -> None:

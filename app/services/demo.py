@@ -16,6 +16,7 @@ from app.models import Account, Contact, Project, ProjectMember, User
 
 from .context import Actor, ChangeRequest
 from .opportunities import create_opportunity, update_opportunity
+from .records import save_record
 from .transaction import transaction
 
 ACCOUNTS = [
@@ -71,17 +72,19 @@ def load_demo(request: ChangeRequest, seed: int = 7) -> str:
     users = _user_ids()
     actor = users[0]
     now = datetime.now(timezone.utc)
+    who = ChangeRequest(Actor(actor), evidence_refs=[{"type": "note", "text": "ICP assessed in the first call"}],
+                        at=now - timedelta(days=130))
     accounts = []
     for i, (name, domain, industry, segment) in enumerate(ACCOUNTS):
         account = Account(name=name, domain=domain, industry=industry, segment=segment,
                           status="active" if i % 7 else "dormant", owner_user_id=rnd.choice(users),
                           icp_fit_score=rnd.randint(30, 95), icp_fit_reason="Дизайн — часть их продукта")
-        db.session.add(account)
+        save_record(who, account)
         accounts.append(account)
         for j in range(rnd.randint(1, 3)):
             person, tags = PEOPLE[(i + j * 3) % len(PEOPLE)]
             first = person.split()[0].lower()
-            db.session.add(Contact(account=account, name=person, email=f"{first}.{i}{j}@{domain}",
+            save_record(who, Contact(account=account, name=person, email=f"{first}.{i}{j}@{domain}",
                                    phone=f"+7 9{rnd.randint(10, 99)} {rnd.randint(100, 999)}-{rnd.randint(10, 99)}-{rnd.randint(10, 99)}",
                                    role_tags=tags, influence_score=rnd.randint(20, 100)))
     db.session.flush()
@@ -92,7 +95,7 @@ def load_demo(request: ChangeRequest, seed: int = 7) -> str:
                           status=rnd.choice(["active", "active", "planned", "done"]), pm_user_id=rnd.choice(users),
                           start_date=date.today() - timedelta(days=rnd.randint(10, 120)))
         project.members.append(ProjectMember(user_id=actor, role="lead designer"))
-        db.session.add(project)
+        save_record(who, project)
     db.session.flush()
     return "Demo data loaded: 20 accounts, their contacts, 40 opportunities with history, 6 projects."
 

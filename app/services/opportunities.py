@@ -97,10 +97,28 @@ def create_opportunity(request: ChangeRequest) -> tuple[Opportunity, list[Opport
     return opp, take_written_events(db.session)
 
 
+ACCEPT_FIELDS = ("name", "amount_estimate", "currency", "owner_user_id", "next_step_text", "next_step_due_at")
+
+
 @transaction
 def accept_proposal(request: ChangeRequest, opp_id) -> tuple[Opportunity, list[OpportunityEvent]]:
-    """A person accepts a proposed deal onto the board (audited as a change of `proposed`)."""
+    """A person accepts a proposed deal onto the board with its name and amount (request.values;
+    one audited action: `accepted` plus the changed fields)."""
+    unknown = set(request.values) - set(ACCEPT_FIELDS)
+    if unknown:
+        raise RuleViolation({name: [N_("This field cannot be changed here.")] for name in sorted(unknown)})
+    if not get_opportunity(opp_id).proposed:
+        raise RuleViolation({"proposed": [N_("This deal is not a proposal: it was accepted already.")]})
     return update_opportunity(request.with_values({**request.values, "proposed": False}), opp_id)
+
+
+@transaction
+def withdraw_proposal(request: ChangeRequest, opp_id) -> tuple[Opportunity, list[OpportunityEvent]]:
+    """Withdraw a proposal nobody accepted: kept and audited as `withdrawn`, counted nowhere."""
+    opp = get_opportunity(opp_id)
+    if not opp.proposed or opp.withdrawn_at is not None:
+        return opp, []
+    return update_opportunity(request.with_values({"withdrawn_at": request.now()}), opp_id)
 
 
 @transaction

@@ -14,7 +14,7 @@ from app.models import Account, Contact, InboundMessage, InboundThread, InboundT
 from app.models.types import utcnow
 
 from .context import ChangeRequest
-from .opportunities import parse_uuid, update_opportunity
+from .opportunities import parse_uuid, withdraw_proposal
 from .transaction import transaction
 
 
@@ -137,7 +137,7 @@ def ignore_thread(request: ChangeRequest, thread_id) -> bool:
 @transaction
 def undo_last_action(request: ChangeRequest, thread_id) -> str | None:
     """Put the thread back as it was before its last person's action; a proposed opportunity that
-    action created is withdrawn (closed as lost, audited) since deals are never deleted."""
+    action created is withdrawn (kept, audited as `withdrawn`, counted nowhere)."""
     thread = get_thread(thread_id)
     last = db.session.scalars(select(InboundThreadEvent).where(
         InboundThreadEvent.thread_id == thread.id, InboundThreadEvent.action.notin_(["undone", "auto_attached"]))
@@ -164,9 +164,5 @@ def _already_undone(thread, last) -> bool:
 
 
 def _withdraw(request: ChangeRequest, opp_id) -> None:
-    opp = db.session.get(Opportunity, opp_id)
-    if opp is None or not opp.proposed or opp.status != "open":
-        return
-    update_opportunity(ChangeRequest(request.actor, {"stage": "lost", "lost_reason": "Withdrawn in inbound triage"},
-                                     evidence_refs=[{"type": "note", "text": "Withdrawn in inbound triage (undo)"}],
-                                     at=request.at), opp.id)
+    if db.session.get(Opportunity, opp_id) is not None:
+        withdraw_proposal(request, opp_id)

@@ -7,7 +7,8 @@ def register_views(appbuilder) -> None:
 
     from .account import AccountView
     from .contact import ContactView
-    from .event import OpportunityEventView
+    from .event import AuditEventView, OpportunityEventView
+    from .inbound import InboundMessageView, InboundThreadEventView, InboundThreadView
     from .offer import OfferView
     from .opportunity import OpportunityView
     from .project import ProjectMemberView, ProjectView
@@ -38,4 +39,9 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(ProjectMemberView)
     appbuilder.add_view(OfferView, "Offers", label=_l("Offers"), icon="fa-file-text", **crm)
     appbuilder.add_view(OpportunityEventView, "Opportunity Events", label=_l("Opportunity events"), icon="fa-history", **crm)
+    appbuilder.add_view(AuditEventView, "Record changes", label=_l("Record changes"), icon="fa-list-alt", **crm)
+    appbuilder.add_view(InboundThreadView, "Inbound threads", label=_l("Inbound threads"), icon="fa-comments", **crm)
+    appbuilder.add_view(InboundMessageView, "Inbound messages", label=_l("Inbound messages"), icon="fa-envelope", **crm)
+    appbuilder.add_view(InboundThreadEventView, "Inbound thread events", label=_l("Inbound thread events"),
+                        icon="fa-list-alt", **crm)
     register_apis(appbuilder)

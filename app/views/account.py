@@ -9,7 +9,7 @@ from app.models import Account
 from app.models.choices import ACCOUNT_STATUSES, SEGMENTS
 
 from .base import CrmModelView
-from .fields import enum_fields
+from .fields import enum_fields, evidence_field
 from .labels import COLUMN_LABELS
 from .validators import UniqueLower, range_validators
 
@@ -31,13 +31,16 @@ class AccountView(CrmModelView):
     list_columns = ["name", "domain", "segment", "status", "owner", "last_touch_at"]
     show_columns = ["name", "domain", "industry", "segment", "status", "owner", "icp_fit_score",
                     "icp_fit_reason", "last_touch_at", "created_at", "updated_at"]
-    add_columns = ["name", "domain", "industry", "segment", "status", "owner", "icp_fit_score", "icp_fit_reason"]
+    add_columns = ["name", "domain", "industry", "segment", "status", "owner", "icp_fit_score", "icp_fit_reason",
+                   "evidence"]
     edit_columns = add_columns
     search_columns = ["name", "domain", "segment", "status", "owner", "industry"]
     order_columns = ["name", "domain", "segment", "status", "last_touch_at"]
     base_order = ("name", "asc")
-    add_form_extra_fields = enum_fields(segment=(_l("Segment"), SEGMENTS, "smb"),
-                                        status=(_l("Status"), ACCOUNT_STATUSES, "active"))
+    add_form_extra_fields = {**enum_fields(segment=(_l("Segment"), SEGMENTS, "smb"),
+                                           status=(_l("Status"), ACCOUNT_STATUSES, "active")),
+                             "evidence": evidence_field(_l("Required when the ICP fit reason is set or changed: "
+                                                           "one link or note per line."))}
     edit_form_extra_fields = add_form_extra_fields
     validators_columns = {
         "domain": [Optional(), valid_domain,

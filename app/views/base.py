@@ -6,6 +6,9 @@ from flask import flash, g, has_request_context
 from flask_appbuilder import ModelView
 from flask_babel import format_date, format_datetime, gettext, lazy_gettext as _l
 
+from app.domain.evidence import parse_evidence_text
+from app.domain.records import EVIDENCE_FIELDS_OF, NEEDS_EVIDENCE, evidence_needed
+
 
 # domain field -> the form field that shows its errors
 FORM_FIELD_OF = {"evidence_refs": "evidence", "version": "expected_version", "account_id": "account",
@@ -97,5 +100,16 @@ class CrmModelView(ModelView):
 
     def check_form(self, form, pk) -> bool:
         """Ask the domain about the values typed (pk None when adding); put its messages on the
-        form's fields. True when the form may be saved. Views with rules override this."""
+        form's fields. True when the form may be saved. Here: the record settings that need
+        evidence (an offer's discount, an account's ICP reason); views with more rules override."""
+        entity = getattr(self.datamodel.obj, "audit_entity", None)
+        fields = [f for f in EVIDENCE_FIELDS_OF.get(entity, ()) if hasattr(form, f)]
+        if not fields or not hasattr(form, "evidence"):
+            return True
+        item = self.datamodel.get(pk) if pk is not None else None
+        old = {f: getattr(item, f) for f in fields} if item is not None else None
+        if evidence_needed(entity, old, {f: getattr(form, f).data for f in fields}) \
+                and not parse_evidence_text(form.evidence.data or ""):
+            apply_errors(form, {"evidence_refs": [NEEDS_EVIDENCE]})
+            return False
         return True

@@ -1,10 +1,10 @@
 """Form fields the generated views need beyond FAB's defaults."""
 from __future__ import annotations
 
-from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DateTimePickerWidget, Select2Widget
+from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget, DateTimePickerWidget, Select2Widget
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from wtforms import DateTimeField, Field, SelectField, StringField
+from wtforms import DateTimeField, Field, SelectField, StringField, TextAreaField
 from wtforms.widgets import html_params
 from wtforms.validators import DataRequired, Optional
 
@@ -114,3 +114,8 @@ class FormattedDateTimePickerWidget(DateTimePickerWidget):
 def datetime_field(label) -> DateTimeField:
     return DateTimeField(label, format="%Y-%m-%d %H:%M:%S", validators=[Optional()],
                          widget=FormattedDateTimePickerWidget())
+
+
+def evidence_field(description) -> TextAreaField:
+    """Evidence typed in a form: one link, note or "message:<id>" per line."""
+    return TextAreaField(_l("Evidence"), widget=BS3TextAreaFieldWidget(), description=description)

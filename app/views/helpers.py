@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from flask import request
 from markupsafe import Markup, escape
 from flask_babel import format_date, format_datetime, format_decimal
 
+from app.domain.errors import N_, RuleViolation
 from app.domain.stages import required_fields_for
 from app.settings import stage_table
 from app.web import request_actor
@@ -35,6 +36,17 @@ def arg_int(name: str, default: int = 0, minimum: int = 0) -> int:
         return max(minimum, int(request.args.get(name, default)))
     except ValueError:
         return default
+
+
+def parse_amount(text: str | None) -> Decimal | None:
+    """An amount typed by a person ("150 000,50" too), or a field error."""
+    text = (text or "").replace(" ", "").replace("\u00a0", "").replace(",", ".")
+    if not text:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise RuleViolation({"amount_estimate": [N_("Not a valid amount.")]}) from None
 
 
 def money(value, currency: str | None = None) -> str:

@@ -15,7 +15,7 @@ from app.settings import stage_table
 from app.services.opportunities import accept_proposal
 from app.web import change_request, owner_ids
 
-from .helpers import (arg_int, arg_uuid, may_reopen, sees_everyone, money, move_options, plain_labels, stage_requirements,
+from .helpers import (arg_int, parse_amount, arg_uuid, may_reopen, sees_everyone, money, move_options, plain_labels, stage_requirements,
                       template_helpers)
 
 
@@ -84,9 +84,10 @@ class BoardView(BaseView):
     @expose("/accept/<uuid:pk>", methods=["POST"])
     @has_access
     def accept(self, pk):
-        """Accept a proposed opportunity onto the board (audited as a change of `proposed`)."""
+        """Accept a proposed opportunity onto the board with its name and amount (one audited action)."""
         try:
-            accept_proposal(change_request(), pk)
+            accept_proposal(change_request({"name": (request.form.get("name") or "").strip(),
+                                            "amount_estimate": parse_amount(request.form.get("amount_estimate"))}), pk)
             flash(gettext("Opportunity accepted onto the board."), "success")
         except DomainError as exc:
             flash("; ".join(gettext(m) for msgs in exc.messages.values() for m in msgs), "danger")

@@ -20,6 +20,8 @@ COLUMN_LABELS = {
     "evidence": _l("Evidence"), "pm": _l("PM"), "start_date": _l("Start"), "end_date": _l("End"),
     "members": _l("Members"), "title": _l("Title"), "amount": _l("Amount"), "created_by": _l("Created by"),
     "user": _l("User"), "role": _l("Role"), "project": _l("Project"),
+    "account_id": _l("Account"), "pm_user_id": _l("PM"), "project_id": _l("Project"), "user_id": _l("User"),
+    "opportunity_id": _l("Opportunity"), "created_by_user_id": _l("Created by"),
 }
 
 CHOICE_LABELS = {
@@ -34,7 +36,10 @@ CHOICE_LABELS = {
     "created": _l("Created"), "stage_changed": _l("Stage changed"), "amount_changed": _l("Amount changed"),
     "probability_changed": _l("Probability changed"), "next_step_changed": _l("Next step changed"),
     "discount_changed": _l("Discount changed"), "field_changed": _l("Field changed"),
-    "note_added": _l("Note"), "reopened": _l("Reopened"),
+    "note_added": _l("Note"), "reopened": _l("Reopened"), "withdrawn": _l("Withdrawn"),
+    "entity_account": _l("Account"), "entity_contact": _l("Contact"), "entity_project": _l("Project"),
+    "entity_project_member": _l("Project member"), "entity_offer": _l("Offer"),
+    "action_created": _l("created"), "action_changed": _l("changed"), "action_deleted": _l("deleted"),
     "unassigned": _l("Unassigned"), "assigned": _l("Assigned"), "ignored": _l("Ignored"),
     "incoming": _l("Incoming"), "outgoing": _l("Outgoing"), "chatwoot": "Chatwoot", "telegram": "Telegram",
 }

@@ -5,7 +5,7 @@ from app.models import Offer
 from app.models.choices import OFFER_STATUSES
 
 from .base import CrmModelView
-from .fields import enum_fields, opportunity_field
+from .fields import enum_fields, evidence_field, opportunity_field
 from .labels import COLUMN_LABELS
 from .validators import range_validators
 
@@ -20,10 +20,12 @@ class OfferView(CrmModelView):
     label_columns = COLUMN_LABELS
     list_columns = ["title", "opportunity", "amount", "currency", "discount_percent", "status", "created_by"]
     show_columns = list_columns + ["created_at", "updated_at"]
-    add_columns = ["opportunity", "title", "amount", "currency", "discount_percent", "status"]
+    add_columns = ["opportunity", "title", "amount", "currency", "discount_percent", "status", "evidence"]
     edit_columns = add_columns
     search_columns = ["title", "status"]
     base_order = ("created_at", "desc")
-    add_form_extra_fields = {"opportunity": opportunity_field(), **enum_fields(status=(_l("Status"), OFFER_STATUSES, "draft"))}
+    add_form_extra_fields = {"opportunity": opportunity_field(), **enum_fields(status=(_l("Status"), OFFER_STATUSES, "draft")),
+                             "evidence": evidence_field(_l("Required when a discount is set or changed: "
+                                                           "one link or note per line."))}
     edit_form_extra_fields = add_form_extra_fields
     validators_columns = range_validators("amount", "discount_percent")

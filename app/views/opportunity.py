@@ -1,9 +1,8 @@
 """Opportunities as generated views: FAB's forms, writes through the opportunity verbs."""
 from flask import flash
-from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget
 from flask_babel import format_datetime, gettext, lazy_gettext as _l
 from sqlalchemy import inspect, select
-from wtforms import HiddenField, TextAreaField
+from wtforms import HiddenField
 
 from app.domain.errors import DomainError
 from app.domain.evidence import parse_evidence_text
@@ -15,7 +14,7 @@ from app.services import opportunities as verbs
 from app.web import CrmInterface, Refused, change_request
 
 from .base import CrmModelView, apply_errors
-from .fields import account_field, datetime_field, enum_fields
+from .fields import account_field, datetime_field, enum_fields, evidence_field
 from .labels import COLUMN_LABELS
 from .validators import range_validators
 
@@ -49,7 +48,8 @@ class OpportunityInterface(CrmInterface):
         values.update(account_id=getattr(item.account, "id", None), owner_user_id=getattr(item.owner, "id", None))
         values = {k: v for k, v in values.items() if v is not None}
         item.account = item.owner = None  # the form's item stays out of the account's collection
-        self._call(lambda: verbs.create_opportunity(change_request(values)))
+        evidence = parse_evidence_text(getattr(item, "evidence", "") or "")
+        self._call(lambda: verbs.create_opportunity(change_request(values, evidence_refs=evidence)))
 
     def edit(self, item, commit: bool = True) -> None:
         state = inspect(item)
@@ -82,24 +82,23 @@ class OpportunityView(CrmModelView):
     label_columns = COLUMN_LABELS
     list_columns = ["name", "account", "stage", "amount_estimate", "currency", "owner", "next_step_due_at", "status"]
     show_columns = EDITABLE + ["status", "stage_entered_at", "closed_at", "proposed", "version", "created_at", "updated_at"]
-    add_columns = EDITABLE
+    add_columns = EDITABLE + ["evidence"]
     edit_columns = EDITABLE + ["evidence", "expected_version"]
     search_columns = ["name", "stage", "status", "owner", "forecast_category", "source", "next_step_due_at"]
     order_columns = ["name", "stage", "amount_estimate", "next_step_due_at", "status"]
     base_order = ("next_step_due_at", "asc")
     add_form_extra_fields = {"account": account_field(), "next_step_due_at": datetime_field(_l("Next step due")),
                              **enum_fields(stage=(_l("Stage"), STAGES, "lead"),
-                                           forecast_category=(_l("Forecast category"), FORECAST_CATEGORIES, None, True))}
+                                           forecast_category=(_l("Forecast category"), FORECAST_CATEGORIES, None, True)),
+                             "evidence": evidence_field(_l("Required when the deal is created past the lead stage: "
+                                                           "one link or note per line."))}
     validators_columns = range_validators("probability", "discount_percent", "amount_estimate")
     edit_form_extra_fields = {
         "account": account_field(), "next_step_due_at": datetime_field(_l("Next step due")),
         **enum_fields(stage=(_l("Stage"), STAGES, "lead"),
                       forecast_category=(_l("Forecast category"), FORECAST_CATEGORIES, "pipeline")),
-        "evidence": TextAreaField(
-            _l("Evidence"), widget=BS3TextAreaFieldWidget(),
-            description=_l("Required when the stage, amount, discount or lost reason changes: "
-                           "one link or note per line."),
-        ),
+        "evidence": evidence_field(_l("Required when the stage, amount, discount or lost reason changes: "
+                                      "one link or note per line.")),
         "expected_version": HiddenField(),
     }
 
@@ -117,7 +116,7 @@ class OpportunityView(CrmModelView):
 
     def check_form(self, form, pk) -> bool:
         """The opportunity rules on what was typed: stage requirements, evidence, reopen, version."""
-        evidence = parse_evidence_text(form.evidence.data or "") if pk is not None else []
+        evidence = parse_evidence_text(form.evidence.data or "")
         version = _version(form.expected_version.data) if pk is not None else None
         request = change_request(_form_values(form), evidence_refs=evidence, expected_version=version)
         errors = verbs.check_change(request, pk)

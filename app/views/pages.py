@@ -2,13 +2,12 @@
 queries come from app/services/account_pages.py, changes from the shared services."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext
 
-from app.domain.errors import N_, DomainError, RuleViolation
+from app.domain.errors import DomainError
 from app.domain.evidence import parse_evidence_text
 from app.extensions import db
 from app.models import User
@@ -21,20 +20,9 @@ from app.settings import stage_table
 from app.services.offers import create_offer_from
 from app.services.opportunities import add_note, create_opportunity
 from app.web import change_request, request_actor
-from app.views.labels import CHOICE_LABELS
+from app.views.labels import CHOICE_LABELS, COLUMN_LABELS
 
-from .helpers import arg_int, may_reopen, stage_requirements, template_helpers
-
-
-def parse_amount(text: str | None) -> Decimal | None:
-    """An amount typed by a person ("150 000,50" too), or a field error."""
-    text = (text or "").replace(" ", "").replace("\u00a0", "").replace(",", ".")
-    if not text:
-        return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise RuleViolation({"amount_estimate": [N_("Not a valid amount.")]}) from None
+from .helpers import arg_int, may_reopen, parse_amount, stage_requirements, template_helpers
 
 
 def flash_errors(exc: DomainError) -> None:
@@ -76,7 +64,8 @@ class AccountPageView(BaseView):
             data = pages.account_page(pk, arg_int("timeline_page"))
         except DomainError:
             abort(404)
-        return self.render_template("pages/account.html", labels=CHOICE_LABELS, now=pages.utcnow(),
+        return self.render_template("pages/account.html", labels=CHOICE_LABELS, column_labels=COLUMN_LABELS,
+                                    now=pages.utcnow(),
                                     next_step_state=next_step_state, **data, **template_helpers())
 
     @expose("/<uuid:pk>/contacts", methods=["POST"])

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture()
 def deals(app, clean_db, users):
     now = datetime.now(timezone.utc)
-    with app.app_context(), change_context(actor_id=users["Sales"]):
+    # deals created past lead carry evidence, like a person creating them would give
+    with app.app_context(), change_context(actor_id=users["Sales"], evidence_refs=[{"type": "note", "text": "seeded"}]):
         account = Account(name="Кофейня «Зерно»", domain="zerno.ru", owner_user_id=users["Sales"])
         lead = Opportunity(account=account, name="Website redesign", owner_user_id=users["Sales"], amount_estimate=100000)
         late = Opportunity(account=account, name="Brand book", owner_user_id=users["Sales"], stage="qualified",

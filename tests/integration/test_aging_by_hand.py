@@ -44,8 +44,10 @@ def move(users, opp, stage, at):
 @pytest.fixture()
 def seeded(app, clean_db, users):
     with app.app_context():
-        account = Account(name="Aging Ltd")
-        db.session.add(account)
+        with change_context(actor_id=users["Sales"], at=days_ago(60)):
+            account = Account(name="Aging Ltd")
+            db.session.add(account)
+            db.session.flush()
         for i, (in_lead, in_qualified) in enumerate(QUALIFIED):
             opp = new_deal(users, account, f"Q{i}", days_ago(in_qualified + in_lead))
             move(users, opp, "qualified", days_ago(in_qualified))

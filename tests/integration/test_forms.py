@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Account, Contact
+from tests.helpers import change_context
 
 pytestmark = pytest.mark.smoke
 
@@ -77,8 +78,8 @@ def test_enum_columns_are_selects_and_dates_have_pickers(client, as_role, clean_
     assert 'appbuilder_datetime' in page and 'appbuilder_date' in page
 
 
-def test_relation_fields_search_instead_of_listing_every_account(app, client, as_role, clean_db):
-    with app.app_context():
+def test_relation_fields_search_instead_of_listing_every_account(app, client, as_role, clean_db, users):
+    with app.app_context(), change_context(actor_id=users["Sales"]):
         db.session.add_all([Account(name=f"Client {i:02}", domain=f"c{i}.ru") for i in range(30)])
         db.session.commit()
     as_role("Sales")

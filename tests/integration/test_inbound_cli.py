@@ -15,7 +15,7 @@ from app.services.context import SYSTEM, ChangeRequest
 from app.services.evidence import check_message_refs
 from app.services.inbound import ingest
 from app.inbound.telegram import parse_export, parse_update
-from tests.helpers import request_as
+from tests.helpers import change_context, request_as
 from tests.inbound_payloads import tg_export, tg_update
 
 
@@ -43,8 +43,9 @@ def test_import_telegram_alias_with_actor(app, clean_db, users, export_path):
 @pytest.mark.smoke
 def test_automatic_attachment_records_the_actor_of_the_run(app, clean_db, users):
     with app.app_context():
-        db.session.add(Contact(account=Account(name="Ivan's shop"), name="Ivan", telegram_handle="@ivan_k"))
-        db.session.commit()
+        with change_context(actor_id=users["Sales"]):
+            db.session.add(Contact(account=Account(name="Ivan's shop"), name="Ivan", telegram_handle="@ivan_k"))
+            db.session.commit()
         ingest(request_as(users["Sales"]), parse_update(tg_update()))
         event = db.session.scalars(select(InboundThreadEvent)).one()
         assert event.action == "auto_attached" and event.actor_user_id == users["Sales"]
@@ -58,7 +59,7 @@ def test_import_refuses_an_unknown_actor_and_changes_nothing(app, clean_db, expo
 
 
 @pytest.mark.smoke
-def test_message_refs_must_name_stored_messages(app, clean_db):
+def test_message_refs_must_name_stored_messages(app, clean_db, users):
     with app.app_context():
         records, _ = parse_export(tg_export())
         ingest(ChangeRequest(SYSTEM), records)
@@ -70,11 +71,12 @@ def test_message_refs_must_name_stored_messages(app, clean_db):
                 check_message_refs(db.session, [{"type": "message", "id": bad}])
             assert "evidence_refs" in err.value.messages
         thread = db.session.scalars(select(InboundThread)).one()
-        account = Account(name="Acme")
-        db.session.add(account)
-        db.session.flush()
-        thread.account_id = account.id
-        db.session.commit()
+        with change_context(actor_id=users["Sales"]):
+            account = Account(name="Acme")
+            db.session.add(account)
+            db.session.flush()
+            thread.account_id = account.id
+            db.session.commit()
         picked = messages_for_account(account.id, 2)
         assert len(picked) == 2 and picked[0].sent_at >= picked[1].sent_at
 

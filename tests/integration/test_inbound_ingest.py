@@ -10,6 +10,7 @@ from app.extensions import db
 from app.inbound.signatures import sign_chatwoot
 from app.models import Account, Contact, InboundMessage, InboundThread, InboundThreadEvent
 from tests.conftest import USE_SQLITE
+from tests.helpers import change_context
 from tests.inbound_payloads import SUPERGROUP, cw_conversation, cw_message, tg_export, tg_update
 
 SECRET = "cw-secret"  # set on the test app in conftest
@@ -130,7 +131,7 @@ def test_edits_in_order_and_out_of_order_end_with_the_newest_text(app, client, c
 
 @pytest.mark.smoke
 def test_private_notes_and_outgoing_messages_are_kept_apart(app, client, clean_db, users):
-    with app.app_context():
+    with app.app_context(), change_context(actor_id=users["Sales"]):
         db.session.add(Contact(account=Account(name="Zerno", domain="zerno-coffee.ru"), name="Anna",
                                email="anna@zerno-coffee.ru"))
         db.session.commit()
@@ -175,8 +176,8 @@ def test_export_twice_and_overlapping_webhooks_add_nothing_new(app, client, clea
     assert refused.exit_code != 0 and "not JSON" in refused.output
 
 
-def test_threads_attach_only_when_exactly_one_match(app, client, clean_db):
-    with app.app_context():
+def test_threads_attach_only_when_exactly_one_match(app, client, clean_db, users):
+    with app.app_context(), change_context(actor_id=users["Sales"]):
         zerno = Account(name="Zerno", domain="zerno-coffee.ru")
         db.session.add_all([zerno, Contact(account=Account(name="Ivan's shop"), name="Ivan", telegram_handle="@Ivan_K"),
                             Account(name="Gmail Co", domain="gmail.com")])
@@ -197,8 +198,8 @@ def test_threads_attach_only_when_exactly_one_match(app, client, clean_db):
     assert count(app, Account) == 3 and count(app, Contact) == 1  # nothing created on arrival
 
 
-def test_ambiguous_domain_stays_unassigned(app, client, clean_db):
-    with app.app_context():
+def test_ambiguous_domain_stays_unassigned(app, client, clean_db, users):
+    with app.app_context(), change_context(actor_id=users["Sales"]):
         db.session.add_all([Contact(account=Account(name="A"), name="Anna 1", email="anna@zerno-coffee.ru"),
                             Contact(account=Account(name="B"), name="Anna 2", phone="+79165551234")])
         db.session.commit()

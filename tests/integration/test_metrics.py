@@ -27,9 +27,10 @@ def fill(app, users, n, seed=11):
     rnd = random.Random(seed)
     owners = [users["Sales"], users["Owner"], users["Admin"]]
     with app.app_context():
-        accounts = [Account(name=f"Acc {seed}-{i}") for i in range(8)]
-        db.session.add_all(accounts)
-        db.session.flush()
+        with change_context(actor_id=users["Admin"]):
+            accounts = [Account(name=f"Acc {seed}-{i}") for i in range(8)]
+            db.session.add_all(accounts)
+            db.session.flush()
         for i in range(n):
             born = NOW - timedelta(days=rnd.randint(40, 200), hours=rnd.randint(0, 23))
             with change_context(actor_id=users["Admin"], at=born):

@@ -16,7 +16,7 @@ NOTE = [{"type": "note", "text": "moved"}]
 def fill(app, users, n, start=0):
     """n accounts, each with a lead (100 000), a qualified deal (50 000) and an active project."""
     due = datetime.now(timezone.utc) + timedelta(days=3)
-    with app.app_context(), change_context(actor_id=users["Sales"]):
+    with app.app_context(), change_context(actor_id=users["Sales"], evidence_refs=NOTE):  # deals created past lead
         for i in range(start, start + n):
             account = Account(name=f"Account {i:03}", domain=f"a{i}.ru", owner_user_id=users["Sales"])
             db.session.add_all([
@@ -86,12 +86,18 @@ def test_proposed_opportunities_wait_apart_until_accepted(app, client, as_role, 
     as_role("Sales")
     page = client.get("/board/").get_data(as_text=True)
     assert "board-proposed" in page and f'class="board-card panel panel-default" data-opportunity-id="{opp_id}"' not in page
-    assert client.post(f"/board/accept/{opp_id}").status_code == 302
+    # Accepting needs the deal's name and amount (issue 11): without an amount it stays a proposal.
+    assert client.post(f"/board/accept/{opp_id}", data={"name": "From Telegram", "amount_estimate": ""}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Opportunity, opp_id).proposed is True
+    assert client.post(f"/board/accept/{opp_id}",
+                       data={"name": "From Telegram", "amount_estimate": "120 000"}).status_code == 302
     page = client.get("/board/").get_data(as_text=True)
     assert "board-proposed" not in page and f'data-opportunity-id="{opp_id}"' in page
     with app.app_context():
-        accepted = db.session.scalars(select(OpportunityEvent).where(OpportunityEvent.event_type == "field_changed")).one()
+        accepted = db.session.scalars(select(OpportunityEvent).where(OpportunityEvent.event_type == "accepted")).one()
         assert accepted.new_value == {"proposed": False} and accepted.actor_user_id == users["Sales"]
+        assert db.session.get(Opportunity, opp_id).amount_estimate == Decimal("120000")
 
 
 def test_pm_reads_pages_and_adds_notes_but_cannot_move_or_make_offers(app, client, as_role, clean_db, users):

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Account, Contact, InboundMessage, InboundThread, InboundThreadEvent, Opportunity
+from app.models import Account, Contact, InboundMessage, InboundThread, InboundThreadEvent, Opportunity, OpportunityEvent
 from app.services.context import SYSTEM, ChangeRequest
 from app.services.inbound import ingest
 from app.inbound import chatwoot
+from tests.helpers import change_context
 from tests.inbound_payloads import CW_CONTACT, cw_message
 
 
@@ -23,6 +24,14 @@ def thread(app, clean_db):
     with app.app_context():
         ingest(ChangeRequest(SYSTEM), chatwoot.parse_webhook(payload))
         return db.session.scalars(select(InboundThread)).one().id
+
+
+def add_accounts(app, actor_id, *accounts):
+    """Seed accounts as this user would (audited records need a change request); their ids."""
+    with app.app_context(), change_context(actor_id=actor_id):
+        db.session.add_all(accounts)
+        db.session.commit()
+        return [account.id for account in accounts]
 
 
 def events(app, action=None):
@@ -50,11 +59,7 @@ def test_queue_is_for_owner_and_sales(client, as_role, thread, role, code):
 
 @pytest.mark.parametrize("role,allowed", [("Owner", True), ("Sales", True), ("PM", False)])
 def test_each_action_per_role(app, client, as_role, thread, users, role, allowed):
-    with app.app_context():
-        account = Account(name="Кофейня Зерно", domain="zerno-coffee.ru")
-        db.session.add(account)
-        db.session.commit()
-        account_id = account.id
+    account_id, = add_accounts(app, users["Owner"], Account(name="Кофейня Зерно", domain="zerno-coffee.ru"))
     as_role(role)
     code = client.post(f"/triage/{thread}/assign", data={"account_id": str(account_id)}).status_code
     assert code == (302 if allowed else 403)
@@ -65,11 +70,7 @@ def test_each_action_per_role(app, client, as_role, thread, users, role, allowed
 
 
 def test_assign_twice_and_propose_twice_create_nothing_twice(app, client, as_role, thread, users):
-    with app.app_context():
-        account = Account(name="Zerno", domain="zerno.ru")
-        db.session.add(account)
-        db.session.commit()
-        account_id = account.id
+    account_id, = add_accounts(app, users["Sales"], Account(name="Zerno", domain="zerno.ru"))
     as_role("Sales")
     for _ in range(2):
         client.post(f"/triage/{thread}/assign", data={"account_id": str(account_id)})
@@ -112,26 +113,27 @@ def test_ignore_and_undo(app, client, as_role, thread):
     assert [e.action for e in events(app)] == ["ignored", "undone"]
 
 
-def test_undoing_a_proposal_withdraws_the_proposed_deal(app, client, as_role, thread):
-    with app.app_context():
-        account = Account(name="Zerno")
-        db.session.add(account)
-        db.session.commit()
-        account_id = account.id
+def test_undoing_a_proposal_withdraws_the_proposed_deal(app, client, as_role, thread, users):
+    account_id, = add_accounts(app, users["Sales"], Account(name="Zerno"))
     as_role("Sales")
     client.post(f"/triage/{thread}/assign", data={"account_id": str(account_id)})
     client.post(f"/triage/{thread}/propose")
     client.post(f"/triage/{thread}/undo")
     with app.app_context():
+        # Issue 11: undo withdraws the proposal (kept, still a proposal in lead, audited) instead of losing it.
         opp = db.session.scalars(select(Opportunity)).one()
-        assert opp.stage == "lost" and opp.lost_reason == "Withdrawn in inbound triage"
+        assert opp.proposed and opp.stage == "lead" and opp.withdrawn_at is not None
+        assert opp.status != "lost" and opp.lost_reason is None and opp.closed_at is None
+        withdrawn = db.session.scalars(select(OpportunityEvent).where(OpportunityEvent.opportunity_id == opp.id,
+                                                                      OpportunityEvent.event_type == "withdrawn")).one()
+        assert withdrawn.actor_user_id == users["Sales"]
+        assert not db.session.scalars(select(OpportunityEvent).where(OpportunityEvent.opportunity_id == opp.id,
+                                                                     OpportunityEvent.event_type == "lost")).all()
         assert state(app, thread).opportunity_id is None and state(app, thread).account_id == account_id
 
 
-def test_account_search_for_the_assign_box(app, client, as_role, clean_db):
-    with app.app_context():
-        db.session.add_all([Account(name="Кофейня Зерно", domain="zerno.ru"), Account(name="Acme", domain="acme.com")])
-        db.session.commit()
+def test_account_search_for_the_assign_box(app, client, as_role, clean_db, users):
+    add_accounts(app, users["Sales"], Account(name="Кофейня Зерно", domain="zerno.ru"), Account(name="Acme", domain="acme.com"))
     as_role("Sales")
     found = client.get("/triage/accounts?q=зерно").get_json()
     assert [a["text"] for a in found] == ["Кофейня Зерно (zerno.ru)"]

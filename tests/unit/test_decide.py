@@ -210,7 +210,7 @@ def test_creation_keeps_a_given_probability_and_an_imported_stage_clock():
     """An importer's deal arrives with its own probability and stage entry date."""
     new = dict.fromkeys(STATE_FIELDS)
     new.update(stage="won", name="Old deal", probability=Decimal("0.9"), stage_entered_at=ENTERED)
-    decision = run(None, new, explicit=set(), evidence_refs=[])
+    decision = run(None, new, explicit=set(), evidence_refs=[{"type": "note", "text": "Signed in 2024"}])
     assert decision.errors == {}
     assert decision.values["probability"] == Decimal("0.9") and decision.values["status"] == "won"
     assert decision.values["stage_entered_at"] == ENTERED and decision.values["closed_at"] == NOW

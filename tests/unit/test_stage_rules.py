@@ -81,8 +81,15 @@ def test_a_status_that_contradicts_the_stage_is_refused():
     assert set(errors) == {"status"}
 
 
-def test_creation_needs_no_evidence():
-    assert check_opportunity(complete("negotiation"), None, TABLE, evidence_refs=None, can_reopen=False) == {}
+def test_creating_a_lead_needs_no_evidence():
+    assert check_opportunity(complete("lead"), None, TABLE, evidence_refs=None, can_reopen=False) == {}
+
+
+@pytest.mark.parametrize("stage", ["qualified", "negotiation", "won", "lost"])
+def test_creating_a_deal_past_lead_needs_the_evidence_and_fields_of_moving_there(stage):
+    errors = check_opportunity(complete(stage), None, TABLE, evidence_refs=None, can_reopen=False)
+    assert set(errors) == {"evidence_refs"}
+    assert check_opportunity(complete(stage), None, TABLE, evidence_refs=NOTE, can_reopen=False) == {}
 
 
 @pytest.mark.parametrize("old_stage,new_stage", list(product(TABLE.names(), TABLE.names())))

@@ -1,0 +1,186 @@
+"""Inbound threads, their messages and their triage history in the admin: generated, read-only.
+
+A thread changes only through the triage actions (the Triage page or POST /api/v1/inbound_threads/<id>/…),
+messages only through ingestion, and the history only by those actions: none of these views has an
+add, edit or delete form. All three share the "Triage" permission (Owner and Sales; Admin)."""
+from __future__ import annotations
+
+import json
+import uuid
+
+from flask import url_for
+from flask_appbuilder.models.sqla.filters import FilterEqual, SQLAFilterConverter, get_field_setup_query
+from flask_appbuilder.widgets import ListWidget
+from flask_babel import gettext, lazy_gettext as _l
+from markupsafe import Markup, escape
+from sqlalchemy import false
+from sqlalchemy_utils import UUIDType
+
+from app.models import InboundMessage, InboundThread, InboundThreadEvent
+from app.web import CrmInterface
+
+from .base import CrmModelView
+from .labels import CHOICE_LABELS, COLUMN_LABELS
+
+# One permission vocabulary per name: the same set as TriageView (FAB removes a name's
+# permissions that a view sharing it does not declare).
+TRIAGE_PERMISSIONS = ["can_read", "can_write"]
+READ_ONLY_ROUTES = {"add", "edit", "delete", "download", "action", "action_post", "api_create", "api_update",
+                    "api_delete", "api_column_add", "api_column_edit"}
+
+LABELS = {
+    **COLUMN_LABELS,
+    "external_key": _l("External key"), "message_count": _l("Messages"), "first_message_at": _l("First message"),
+    "last_message_at": _l("Last message"), "assigned_by": _l("Assigned by"), "assigned_at": _l("Assigned at"),
+    "contact": _l("Contact"), "thread": _l("Thread"), "thread_id": _l("Thread"), "direction": _l("Direction"),
+    "private": _l("Private note"), "sender_name": _l("Sender"), "sender_handle": _l("Sender handle"),
+    "sender_email": _l("Sender e-mail"), "sender_phone": _l("Sender phone"), "text": _l("Text"),
+    "sent_at": _l("Sent"), "edited_at": _l("Edited"), "action": _l("Action"), "details": _l("Details"),
+    "id": _l("Triage history"), "account_id": _l("Account id"),
+}
+
+ACTION_LABELS = {
+    "assigned": _l("Assigned to an account"), "account_created": _l("Account created from the sender"),
+    "opportunity_proposed": _l("Opportunity proposed"), "ignored": _l("Ignored"), "undone": _l("Undone"),
+    "auto_attached": _l("Attached automatically"),
+}
+PREVIEW = 140
+
+
+class UUIDEqual(FilterEqual):
+    """"Equal to" for a UUID column: a malformed value matches nothing (FAB's text filters would
+    send `uuid ILIKE …` to PostgreSQL, which refuses it). Twin of app/api/inbound.py's (views never
+    import the api): both belong in app.web.CrmInterface."""
+
+    def apply(self, query, value):
+        query, field = get_field_setup_query(query, self.model, self.column_name)
+        try:
+            key = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value).strip())
+        except ValueError:
+            return query.filter(false())
+        return query.filter(field == key)
+
+
+class UUIDFilterConverter(SQLAFilterConverter):
+    conversion_table = (("is_uuid", [UUIDEqual]),) + SQLAFilterConverter.conversion_table
+
+
+class InboundInterface(CrmInterface):
+    """CrmInterface whose UUID columns filter by equality only (a thread id in the list filters)."""
+
+    filter_converter_class = UUIDFilterConverter
+
+    def is_uuid(self, col_name: str) -> bool:
+        column = self.list_columns.get(col_name)
+        return column is not None and isinstance(getattr(column, "type", None), UUIDType)
+
+
+def _choice(value):
+    return CHOICE_LABELS.get(value, value) if value else ""
+
+
+def _thread_link(thread):
+    if thread is None:
+        return ""
+    url = url_for("InboundThreadView.show", pk=str(thread.id))
+    return Markup('<a href="{}">{}</a>').format(url, str(thread) or "—")
+
+
+def _thread_id_link(thread_id):
+    if not thread_id:
+        return ""
+    url = url_for("InboundThreadView.show", pk=str(thread_id))
+    return Markup('<a href="{}">{}</a>').format(url, gettext("Open thread"))
+
+
+def _history_link(thread_id):
+    """On a thread's page: its triage actions (the history list filtered by this thread)."""
+    url = url_for("InboundThreadEventView.list") + f"?_flt_0_thread_id={escape(str(thread_id))}"
+    return Markup('<a href="{}">{}</a>').format(Markup(url), gettext("Actions taken on this thread"))
+
+
+def _details(value):
+    if not value:
+        return ""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _preview(text):
+    text = text or ""
+    return text if len(text) <= PREVIEW else text[:PREVIEW - 1] + "…"
+
+
+class MessageListWidget(ListWidget):
+    """The message list shows a preview of each text; the show page shows it whole."""
+
+    def __init__(self, **kwargs):
+        kwargs["formatters_columns"] = {**(kwargs.get("formatters_columns") or {}), "text": _preview}
+        super().__init__(**kwargs)
+
+
+class InboundMessageView(CrmModelView):
+    """Messages as stored by ingestion (webhooks, imports, backfill): read-only."""
+
+    datamodel = InboundInterface(InboundMessage)
+    class_permission_name = "Triage"
+    base_permissions = TRIAGE_PERMISSIONS
+    exclude_route_methods = READ_ONLY_ROUTES
+    list_title = _l("Inbound messages")
+    show_title = _l("Inbound message")
+    label_columns = LABELS
+    list_widget = MessageListWidget
+    list_columns = ["sent_at", "thread", "direction", "sender_name", "text", "private"]
+    show_columns = ["sent_at", "thread", "source", "direction", "private", "sender_name", "sender_email",
+                    "sender_phone", "sender_handle", "text", "edited_at", "external_key", "created_at"]
+    search_columns = ["text", "sender_name", "sender_email", "sender_handle", "direction", "source", "private",
+                      "sent_at", "thread_id"]
+    order_columns = ["sent_at", "sender_name"]
+    base_order = ("sent_at", "desc")
+    formatters_columns = {**CrmModelView.formatters_columns, "thread": _thread_link, "direction": _choice,
+                          "source": _choice}
+
+
+class InboundThreadEventView(CrmModelView):
+    """Triage actions on threads (who, when, what it was before): read-only."""
+
+    datamodel = InboundInterface(InboundThreadEvent)
+    class_permission_name = "Triage"
+    base_permissions = TRIAGE_PERMISSIONS
+    exclude_route_methods = READ_ONLY_ROUTES
+    list_title = _l("Inbound thread events")
+    show_title = _l("Inbound thread event")
+    label_columns = LABELS
+    list_columns = ["created_at", "thread_id", "action", "actor"]
+    show_columns = ["created_at", "thread_id", "action", "actor", "details"]
+    search_columns = ["action", "created_at", "thread_id"]
+    order_columns = ["created_at", "action"]
+    base_order = ("created_at", "desc")
+    formatters_columns = {**CrmModelView.formatters_columns, "thread_id": _thread_id_link,
+                          "action": lambda v: ACTION_LABELS.get(v, v), "details": _details}
+
+
+class InboundThreadView(CrmModelView):
+    """Threads with their messages (newest first, paged) on the show page: read-only — the triage
+    actions are the way to change a thread."""
+
+    datamodel = InboundInterface(InboundThread)
+    class_permission_name = "Triage"
+    base_permissions = TRIAGE_PERMISSIONS
+    exclude_route_methods = READ_ONLY_ROUTES
+    list_title = _l("Inbound threads")
+    show_title = _l("Inbound thread")
+    label_columns = LABELS
+    list_columns = ["last_message_at", "title", "source", "status", "account", "contact", "opportunity",
+                    "message_count"]
+    show_columns = ["title", "source", "status", "account", "contact", "opportunity", "message_count",
+                    "first_message_at", "last_message_at", "assigned_by", "assigned_at", "external_key",
+                    "created_at", "updated_at", "id"]
+    # Plain columns only: a relation here would load the whole related table into a select.
+    search_columns = ["title", "status", "source", "external_key", "message_count", "last_message_at",
+                      "account_id"]
+    order_columns = ["last_message_at", "title", "status", "source", "message_count"]
+    base_order = ("last_message_at", "desc")
+    formatters_columns = {**CrmModelView.formatters_columns, "status": _choice, "source": _choice,
+                          "id": _history_link}
+    related_views = [InboundMessageView]
+
