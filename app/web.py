@@ -8,6 +8,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
 
 from app.domain.errors import DomainError
+from app.extensions import db
 from app.domain.evidence import parse_evidence_text
 from app.security import actor_for
 from app.services import records
@@ -22,7 +23,10 @@ def request_actor():
             from app.services.context import SYSTEM as anonymous
             g.crm_actor = anonymous
         else:
-            g.crm_actor = actor_for(current_app.appbuilder.sm, user)
+            # a role lookup must not flush what a form or schema has just loaded into the session:
+            # that write belongs to the verb about to run, with this actor
+            with db.session.no_autoflush:
+                g.crm_actor = actor_for(current_app.appbuilder.sm, user)
     return g.crm_actor
 
 

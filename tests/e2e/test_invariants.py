@@ -147,3 +147,19 @@ def test_reassigning_a_deal_is_audited_with_the_old_and_new_owner(app, client, a
     change = [e for e in moved.get_json()["events"] if e["event_type"] == "field_changed"]
     assert change and change[0]["old_value"] == {"owner_user_id": users["Sales"]} \
         and change[0]["new_value"] == {"owner_user_id": users["Owner"]}
+
+
+@pytest.mark.parametrize("role", ["Admin", "Sales"])
+def test_the_generated_account_form_saves_through_the_audit_for_every_role(app, client, as_role, users, account, role):
+    """Admin's permissions come from the database: resolving them must not flush the form's values
+    before the verb runs (that write would have no actor)."""
+    as_role(role)
+    response = client.post(f"/accountview/edit/{account}", data={
+        "name": "Точка роста", "domain": "tochka.example", "industry": "Retail", "segment": "smb",
+        "status": "active", "owner": str(users["Sales"]), "icp_fit_reason": "Design-led retail",
+        "evidence": "Call with the CEO"})
+    assert response.status_code == 302
+    with app.app_context():
+        row = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "changed")).one()
+        assert row.actor_user_id == users[role] and row.evidence_refs == [{"type": "note", "text": "Call with the CEO"}]
+        assert row.new_value == {"industry": "Retail", "icp_fit_reason": "Design-led retail"}
