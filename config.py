@@ -58,7 +58,7 @@ FAB_ROLES_DEFAULT = {
         ("Account|Contact|Opportunity|Project|Offer|OpportunityEvent|AuditEvent", WRITE + "|can_delete|can_note"),
         ("Board|AccountPage|OpportunityPage|Triage|Dashboard|Metrics|StallReport", ".*"),
         ("Opportunity", "can_reopen"),
-        ("TeamMetrics", "can_read"),
+        ("TeamMetrics|AllProjects|AllAccounts", "can_read"),
         ("Accounts|Client accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|Record changes|CRM|Board|Triage|Dashboard|Why deals stall|Reports", "menu_access"),
         (INBOUND_MENUS, "menu_access"),
         ("MenuApi", "can_get"),
@@ -67,7 +67,9 @@ FAB_ROLES_DEFAULT = {
     # Sales: create and edit accounts, contacts, opportunities; no deletes.
     "Sales": _role(
         ("Account|Contact|Opportunity|Offer", WRITE + "|can_note"),
-        ("Project|OpportunityEvent|AuditEvent", READ),
+        ("Project", READ + "|can_note"),  # the projects they are a member of; notes on them
+        ("OpportunityEvent|AuditEvent", READ),
+        ("AllAccounts", "can_read"),
         ("Board|AccountPage|OpportunityPage|Triage|Dashboard|Metrics", ".*"),
         ("Accounts|Client accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|Record changes|CRM|Board|Triage|Dashboard", "menu_access"),
         (INBOUND_MENUS, "menu_access"),
@@ -77,7 +79,7 @@ FAB_ROLES_DEFAULT = {
     # PM: read accounts, contacts, opportunities; create and edit projects; add notes.
     "PM": _role(
         ("Account|Contact|Opportunity|Offer|OpportunityEvent|AuditEvent", READ + "|can_note"),
-        ("Project", WRITE),
+        ("Project", WRITE + "|can_note"),
         ("Board|AccountPage|OpportunityPage", READ + "|can_note"),
         ("Accounts|Client accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|Record changes|CRM|Board", "menu_access"),
         ("MenuApi", "can_get"),

@@ -27,10 +27,12 @@ def prepare(demo: bool) -> dict:
             print(f"Created the admin user '{app.config['CRM_ADMIN_USER']}' with password: {password}")
             print("(shown once; set CRM_ADMIN_PASSWORD to choose it yourself)")
         if demo:
+            from app import scope
             from app.services.context import SYSTEM, ChangeRequest
             from app.services.demo import load_demo
 
-            print(load_demo(ChangeRequest(SYSTEM)))
+            with scope.scoped(scope.SYSTEM):
+                print(load_demo(ChangeRequest(SYSTEM)))
         return {"host": app.config["HOST"], "port": app.config["PORT"], "db": app.config["SQLALCHEMY_DATABASE_URI"]}
 
 

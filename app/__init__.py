@@ -26,11 +26,15 @@ def create_app(**overrides) -> Flask:
 
     from . import models  # noqa: F401  (register tables on the shared metadata)
     from .security import CrmSecurityManager
+    from . import scope
     from .services import audit
+    from .web import request_scope
     from .views import register_views
     from .views.dashboard import CrmIndexView
 
     audit.install()
+    scope.install()
+    scope.set_request_provider(request_scope)
     with app.app_context():
         appbuilder = AppBuilder(security_manager_class=CrmSecurityManager, update_perms=False, indexview=CrmIndexView)
         appbuilder.init_app(app, db.session)

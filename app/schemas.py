@@ -46,6 +46,8 @@ class OpportunityChangeFields(Schema):
     close_date_target = fields.Date(allow_none=True)
     owner = fields.Raw(allow_none=True, metadata={"description": "user id, username or 'me'"})
     owner_user_id = fields.Integer(allow_none=True, strict=True)
+    project_id = fields.UUID(allow_none=True, metadata={"description": "the project this deal belongs to (an upsell "
+                                                        "or change request): only its members see it"})
     source = fields.String(allow_none=True, validate=validate.Length(max=64))
     primary_competitor = fields.String(allow_none=True, validate=validate.Length(max=255))
 
@@ -112,6 +114,7 @@ class OpportunityOutSchema(Schema):
     source = fields.String(allow_none=True)
     primary_competitor = fields.String(allow_none=True)
     owner_user_id = fields.Integer(allow_none=True)
+    project_id = fields.UUID(allow_none=True)
     next_step_text = fields.String(allow_none=True)
     next_step_due_at = UTCDateTime(allow_none=True)
     lost_reason = fields.String(allow_none=True)
@@ -162,6 +165,8 @@ class TriageAssignSchema(Schema):
         unknown = RAISE
 
     account_id = fields.UUID(required=True, metadata={"description": "the account to attach the thread to"})
+    project_id = fields.UUID(allow_none=True, metadata={"description": "optionally one of the account's projects: "
+                                                        "then only its members see the thread"})
 
 
 class TriageCreateAccountSchema(Schema):

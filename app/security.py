@@ -41,6 +41,8 @@ def ensure_admin(appbuilder) -> str | None:
 # role in the admin UI, and checked only here.
 REOPEN = ("can_reopen", "Opportunity")  # may move a won or lost deal back to an open stage
 TEAM_METRICS = ("can_read", "TeamMetrics")  # sees everyone's numbers, not only their own
+ALL_PROJECTS = ("can_read", "AllProjects")  # sees every project's data, member or not
+ALL_ACCOUNTS = ("can_read", "AllAccounts")  # sees every account, not only those of their projects
 
 
 def may(sm, user, permission: tuple[str, str]) -> bool:
@@ -52,4 +54,5 @@ def actor_for(sm, user):
     """The Actor of a change made by this user, with the permissions the verbs ask about."""
     from app.services.context import Actor
 
-    return Actor(user.id, may_reopen=may(sm, user, REOPEN), sees_everyone=may(sm, user, TEAM_METRICS))
+    return Actor(user.id, may_reopen=may(sm, user, REOPEN), sees_everyone=may(sm, user, TEAM_METRICS),
+                 all_projects=may(sm, user, ALL_PROJECTS), all_accounts=may(sm, user, ALL_ACCOUNTS))

@@ -3,7 +3,7 @@ request, change requests built from it, domain messages translated, and the data
 writes go through the verbs. Entry points never open a transaction or commit."""
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app, g, has_request_context
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext
 
@@ -11,6 +11,7 @@ from app.domain.errors import DomainError
 from app.extensions import db
 from app.domain.evidence import parse_evidence_text
 from app.security import actor_for
+from app import scope
 from app.services import records
 from app.services.context import ChangeRequest
 
@@ -28,6 +29,24 @@ def request_actor():
             with db.session.no_autoflush:
                 g.crm_actor = actor_for(current_app.appbuilder.sm, user)
     return g.crm_actor
+
+
+def request_scope():
+    """The read scope of the logged-in user of this request (None outside one, or before login)."""
+    if not has_request_context():
+        return None
+    if "crm_scope" in g:
+        return g.crm_scope
+    user = g.get("user")
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    actor = request_actor()
+    if actor.all_projects and actor.all_accounts:
+        g.crm_scope = scope.SYSTEM  # sees everything: no membership to look up
+        return g.crm_scope
+    with db.session.no_autoflush:
+        g.crm_scope = scope.scope_for(db.session, actor.id, actor.all_projects, actor.all_accounts)
+    return g.crm_scope
 
 
 def change_request(values=None, **more) -> ChangeRequest:

@@ -33,7 +33,7 @@ def _store(parse, source: str):
     except UnusablePayload as exc:
         log.warning("%s webhook: unusable payload: %s", source, exc)
         return jsonify(stored=0, ignored=str(exc)), 200
-    result = ingest(ChangeRequest(SYSTEM), records)
+    result = ingest(ChangeRequest(SYSTEM), records)  # as the system, which sees every thread
     return jsonify(stored=result.new, known=result.known), 200
 
 

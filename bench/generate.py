@@ -95,6 +95,14 @@ STEPS = [
     """INSERT INTO projects (id, account_id, name, status, created_at, updated_at)
        SELECT gen_random_uuid(), a.id, 'Project ' || a.n, (ARRAY['active','planned','done','paused'])[1 + a.n % 4], now(), now()
        FROM bench_accounts a WHERE a.n % 4 = 0""",
+    # a tenth of the deals are upsells inside their account's project; sales1 and pm5 are members of
+    # about fifty projects each (the read scope then has real work to do)
+    """UPDATE opportunities o SET project_id = p.id FROM projects p
+       WHERE p.account_id = o.account_id AND abs(hashtext(o.id::text)) % 10 = 0""",
+    """INSERT INTO project_members (id, project_id, user_id, role)
+       SELECT gen_random_uuid(), p.id, u.id, CASE WHEN u.username = 'pm5' THEN 'pm' ELSE 'sales' END
+       FROM projects p CROSS JOIN ab_user u
+       WHERE u.username IN ('sales1', 'pm5') AND abs(hashtext(p.id::text)) % 100 = 0""",
     "VACUUM ANALYZE",  # what autovacuum does on a live database: fresh statistics and visibility map
 ]
 

@@ -36,6 +36,7 @@ def measure(client, url: str, engine, repeats: int) -> tuple[float, float, int]:
 def main(opportunities: int = 100_000, repeats: int = 30) -> None:
     from app import create_app
     from app.extensions import db
+    from app import scope
     from app.models import Account, Opportunity
 
     url = create_database("crm_bench_pages")
@@ -44,23 +45,27 @@ def main(opportunities: int = 100_000, repeats: int = 30) -> None:
                           events=opportunities * 10)
         print(f"data: {counts}")
         app = create_app(SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=False)
-        with app.app_context():
+        with app.app_context(), scope.scoped(scope.SYSTEM):
             account_id = db.session.scalar(select(Opportunity.account_id).limit(1))
             opp_id = db.session.scalar(select(Opportunity.id).where(Opportunity.account_id == account_id).limit(1))
             engine = db.engine
             busiest = db.session.scalar(select(Account.id).order_by(Account.name).limit(1))
-        client = app.test_client()
-        client.post("/login/", data={"username": "owner0", "password": "bench-pass-1"})
-        client.get("/lang/en")
         pages = [("board, everyone (owner)", "/board/?owner=all"), ("board, one owner", "/board/?owner=2"),
                  ("board, search", "/board/?owner=all&q=deal 12"), ("board, more cards", "/board/column/qualified?owner=all&offset=25"),
                  ("accounts list", "/accounts/"), ("accounts list, by last touch", "/accounts/?order=last_touch"),
                  ("account page", f"/accounts/{account_id}"), ("account page (first)", f"/accounts/{busiest}"),
                  ("opportunity page", f"/opportunities/{opp_id}")]
-        print(f"{'page':34} {'p50 ms':>8} {'p95 ms':>8} {'SQL':>5}")
-        for name, path in pages:
-            p50, p95, statements = measure(client, path, engine, repeats)
-            print(f"{name:34} {p50:8.1f} {p95:8.1f} {statements:5d}")
+        # owner0 sees everything (no read scope); sales1 and pm5 see through the project scope
+        for viewer in ("owner0", "sales1", "pm5"):
+            client = app.test_client()
+            client.post("/login/", data={"username": viewer, "password": "bench-pass-1"})
+            client.get("/lang/en")
+            print(f"\nviewer {viewer}\n{'page':34} {'p50 ms':>8} {'p95 ms':>8} {'SQL':>5}")
+            for name, path in pages:
+                if viewer == "pm5" and path.startswith(("/accounts/", "/opportunities/")) and len(path) > 20:
+                    continue  # the sampled account is not one of the PM's
+                p50, p95, statements = measure(client, path, engine, repeats)
+                print(f"{name:34} {p50:8.1f} {p95:8.1f} {statements:5d}")
     finally:
         drop_database(url)
 

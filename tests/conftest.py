@@ -16,7 +16,7 @@ USE_SQLITE = os.environ.get("CRM_TEST_DB", "postgresql") == "sqlite"
 PASSWORD = "secret-pass-1"
 ROLES = ("Admin", "Owner", "Sales", "PM")
 CRM_TABLES = ("inbound_thread_events", "inbound_messages", "inbound_threads", "offers",
-              "audit_events", "opportunity_events", "opportunities", "project_members", "projects", "contacts", "accounts")
+              "audit_events", "opportunity_events", "opportunities", "project_notes", "project_members", "projects", "contacts", "accounts")
 
 os.environ.setdefault("CRM_INSTANCE_DIR", tempfile.mkdtemp(prefix="crm-instance-"))
 
@@ -34,6 +34,16 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "smoke" not in item.keywords:
                 item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def system_scope():
+    """Code a test runs outside requests (seeding, direct queries) sees everything, as the system;
+    requests of logged-in users get their own read scope, which takes precedence."""
+    from app import scope
+
+    with scope.scoped(scope.SYSTEM):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -43,3 +43,26 @@ def committed():
     except BaseException:
         db.session.rollback()
         raise
+
+
+def add_project(account_id, name: str = "Delivery", pm_user_id: int | None = None, members=(),
+                actor_id: int | None = None):
+    """A project on the account saved by the record verb (its PM becomes a member), plus these
+    members (user ids); returns the project's id. Runs as the system unless `actor_id` is given."""
+    from app.models import Project
+    from app.services import records
+
+    project = records.save_record(request_as(actor_id), Project(account_id=account_id, name=name, status="active",
+                                                               pm_user_id=pm_user_id))
+    for user_id in members:
+        add_member(project.id, user_id, actor_id=actor_id)
+    return project.id
+
+
+def add_member(project_id, user_id: int, role: str | None = None, actor_id: int | None = None):
+    """Make a user a member of a project (through the record verb); returns the member row's id."""
+    from app.models import ProjectMember
+    from app.services import records
+
+    return records.save_record(request_as(actor_id), ProjectMember(project_id=project_id, user_id=user_id,
+                                                                   role=role)).id

@@ -12,7 +12,7 @@ from flask_appbuilder.security.decorators import permission_name, protect
 from marshmallow import ValidationError
 from werkzeug.exceptions import BadRequest
 
-from app.domain.errors import ConflictError, DomainError, MissingActor, NotFoundError
+from app.domain.errors import ConflictError, DomainError, MissingActor, NotFoundError, PermissionDenied
 from app.queries.audit import EVENTS_PAGE, record_events
 from app.schemas import AuditEventListSchema, AuditEventSchema
 from app.services import records
@@ -20,7 +20,7 @@ from app.web import change_request, translate
 
 API_PERMISSIONS = {"get_list": "read", "get": "read", "info": "read", "related": "read", "distinct": "read",
                    "events": "read", "post": "write", "put": "write", "delete": "delete"}
-STATUS_OF = ((ConflictError, 409), (NotFoundError, 404), (MissingActor, 401))
+STATUS_OF = ((ConflictError, 409), (NotFoundError, 404), (PermissionDenied, 403), (MissingActor, 401))
 
 
 class CrmModelApi(ModelRestApi):

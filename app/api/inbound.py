@@ -335,7 +335,7 @@ class InboundThreadApi(CrmModelApi):
                   schema: {$ref: '#/components/schemas/ErrorSchema'}
         """
         def run(body):
-            return triage.assign_thread(change_request(), pk, body["account_id"]), {}
+            return triage.assign_thread(change_request(), pk, body["account_id"], body.get("project_id")), {}
         return self._act(pk, "assign", TriageAssignSchema(), run)
 
     @expose("/<uuid:pk>/create_account", methods=["POST"])

@@ -7,6 +7,8 @@ from .inbound import SafeUUIDInterface
 
 FIELDS = ["account_id", "name", "status", "pm_user_id", "start_date", "end_date"]
 MEMBER_FIELDS = ["project_id", "user_id", "role"]
+# The same set as every view named "Project" (app/views/projects.py): note is the project page's.
+PROJECT_PERMISSIONS = ["can_read", "can_write", "can_delete", "can_note"]
 
 
 class ProjectApi(AuditedRecordApi):
@@ -14,6 +16,7 @@ class ProjectApi(AuditedRecordApi):
     resource_name = "projects"
     datamodel = CrmInterface(Project)
     class_permission_name = "Project"
+    base_permissions = PROJECT_PERMISSIONS
     list_columns = ["id"] + FIELDS + ["created_at", "updated_at"]
     show_columns = list_columns
     add_columns = FIELDS
@@ -29,6 +32,7 @@ class ProjectMemberApi(CrmModelApi):
     resource_name = "project_members"
     datamodel = SafeUUIDInterface(ProjectMember)  # project_id filters by equality (never a 500)
     class_permission_name = "Project"
+    base_permissions = PROJECT_PERMISSIONS
     list_columns = ["id"] + MEMBER_FIELDS
     show_columns = list_columns
     add_columns = MEMBER_FIELDS

@@ -1,6 +1,8 @@
 """What the commands share: the `crm` group, --as USER, and one-line errors."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import click
 from flask import current_app
 
@@ -30,6 +32,22 @@ def resolve_actor(username: str | None):
     if user is None or not user.active:
         raise click.ClickException(f"no active user '{username}'")
     return actor_for(sm, user)
+
+
+@contextmanager
+def acting(username: str | None):
+    """Run a command as the --as user (their permissions and read scope), or as the system."""
+    from app.extensions import db
+    from app import scope
+
+    actor = resolve_actor(username)
+    if actor.is_system:
+        view = scope.SYSTEM
+    else:
+        with scope.scoped(scope.SYSTEM):
+            view = scope.scope_for(db.session, actor.id, actor.all_projects, actor.all_accounts)
+    with scope.scoped(view):
+        yield actor
 
 
 def fail(exc: DomainError):

@@ -38,7 +38,7 @@ def telegram_import(path, as_user):
     total = IngestResult(skipped=skipped)
     with click.progressbar(range(0, len(records), BATCH), label="Importing", show_pos=True) as batches:
         for start in batches:
-            total.add(ingest(request, records[start:start + BATCH]))
+            total.add(ingest(request, records[start:start + BATCH]))  # --as signs; ingest sees all
     click.echo(f"new: {total.new}, already known: {total.known}, skipped: {total.skipped}")
 
 

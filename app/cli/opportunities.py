@@ -8,17 +8,18 @@ from flask.cli import with_appcontext
 
 from app.domain.errors import DomainError
 
-from .common import actor_option, crm, fail, resolve_actor
+from .common import acting, actor_option, crm, fail
 
 
 @crm.command("demo")
 @with_appcontext
 def demo():
     """Load the demo studio data (idempotent)."""
-    from app.services.context import SYSTEM, ChangeRequest
+    from app.services.context import ChangeRequest
     from app.services.demo import load_demo
 
-    click.echo(load_demo(ChangeRequest(SYSTEM)))
+    with acting(None) as system:
+        click.echo(load_demo(ChangeRequest(system)))
 
 
 @crm.command("opportunity-update")
@@ -38,7 +39,6 @@ def opportunity_update(opportunity_id, assignments, evidence_url, evidence_note,
     from app.services.context import ChangeRequest
     from app.services.opportunities import resolve_user_id, update_opportunity
 
-    actor = resolve_actor(as_user)
     raw = {}
     for item in assignments:
         if "=" not in item:
@@ -50,13 +50,15 @@ def opportunity_update(opportunity_id, assignments, evidence_url, evidence_note,
     except ValidationError as err:
         raise click.ClickException(json.dumps(err.messages, ensure_ascii=False)) from None
     evidence = [{"type": "url", "url": u} for u in evidence_url] + [{"type": "note", "text": n} for n in evidence_note]
-    try:
-        if "owner" in changes:
-            owner = changes.pop("owner")
-            changes["owner_user_id"] = None if owner is None else resolve_user_id(owner, actor.id)
-        opp, events = update_opportunity(ChangeRequest(actor, changes, evidence_refs=evidence,
-                                                       expected_version=version), opportunity_id)
-    except DomainError as exc:
-        fail(exc)
-    click.echo(f"{opp.name}: {opp.stage} (version {opp.version}); events: "
-               + (", ".join(e.event_type for e in events) or "none"))
+    with acting(as_user) as actor:
+        try:
+            if "owner" in changes:
+                owner = changes.pop("owner")
+                changes["owner_user_id"] = None if owner is None else resolve_user_id(owner, actor.id)
+            opp, events = update_opportunity(ChangeRequest(actor, changes, evidence_refs=evidence,
+                                                           expected_version=version), opportunity_id)
+        except DomainError as exc:
+            fail(exc)
+        summary = f"{opp.name}: {opp.stage} (version {opp.version}); events: " + (
+            ", ".join(e.event_type for e in events) or "none")
+    click.echo(summary)

@@ -34,5 +34,9 @@ class NotFoundError(DomainError):
     """The record does not exist (HTTP 404)."""
 
 
+class PermissionDenied(DomainError):
+    """The actor may not do this to this record (HTTP 403)."""
+
+
 class MissingActor(DomainError):
     """A write without an actor."""

@@ -3,7 +3,7 @@ the audit tracks. The API schema, the generated form and the CLI derive their li
 from __future__ import annotations
 
 EDITABLE_FIELDS = (
-    "account_id", "name", "stage", "amount_estimate", "currency", "probability", "forecast_category",
+    "account_id", "project_id", "name", "stage", "amount_estimate", "currency", "probability", "forecast_category",
     "close_date_target", "source", "primary_competitor", "owner_user_id", "next_step_text",
     "next_step_due_at", "status", "lost_reason", "discount_percent",
 )

@@ -8,9 +8,9 @@ from .event import OpportunityEvent
 from .inbound import InboundMessage, InboundThread, InboundThreadEvent
 from .offer import Offer
 from .opportunity import Opportunity
-from .project import Project, ProjectMember
+from .project import Project, ProjectMember, ProjectNote
 
 __all__ = [
-    "Account", "Contact", "Opportunity", "OpportunityEvent", "Project", "ProjectMember", "Offer",
+    "Account", "Contact", "Opportunity", "OpportunityEvent", "Project", "ProjectMember", "ProjectNote", "Offer",
     "InboundThread", "InboundMessage", "InboundThreadEvent", "AuditEvent", "User",
 ]

@@ -32,6 +32,7 @@ class InboundThread(UUIDPk, Timestamps, Model):
     account_id: Mapped[uuid.UUID | None] = mapped_column(GUID(), ForeignKey("accounts.id"))
     contact_id: Mapped[uuid.UUID | None] = mapped_column(GUID(), ForeignKey("contacts.id"))
     opportunity_id: Mapped[uuid.UUID | None] = mapped_column(GUID(), ForeignKey("opportunities.id"))
+    project_id: Mapped[uuid.UUID | None] = mapped_column(GUID(), ForeignKey("projects.id"), index=True)
     first_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     message_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from flask_appbuilder import Model
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Numeric, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from .choices import OFFER_STATUSES, check_in
 from .mixins import Timestamps, UUIDPk
@@ -37,7 +37,12 @@ class Offer(UUIDPk, Timestamps, Model):
     opportunity = relationship("Opportunity", back_populates="offers", lazy="joined", innerjoin=True)
 
     def audit_scope(self):
-        return (self.opportunity.account_id if self.opportunity is not None else None), None
+        from .opportunity import Opportunity
+
+        opp = self.opportunity
+        if opp is None and self.opportunity_id is not None:
+            opp = object_session(self).get(Opportunity, self.opportunity_id)
+        return (opp.account_id, opp.project_id) if opp is not None else (None, None)
     created_by = relationship("User", foreign_keys=[created_by_user_id], lazy="joined")
 
     def __repr__(self) -> str:

@@ -34,6 +34,8 @@ class Opportunity(UUIDPk, Timestamps, Model):
     )
 
     account_id: Mapped[uuid.UUID] = mapped_column(GUID(), ForeignKey("accounts.id"), nullable=False)
+    # An upsell or change request inside a project: only the project's members see it.
+    project_id: Mapped[uuid.UUID | None] = mapped_column(GUID(), ForeignKey("projects.id"), index=True)
     name: Mapped[str] = mapped_column(String(255), nullable=False)
     stage: Mapped[str] = mapped_column(String(32), nullable=False, default="lead", server_default="lead")
     amount_estimate: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
@@ -61,6 +63,7 @@ class Opportunity(UUIDPk, Timestamps, Model):
 
     account = relationship("Account", back_populates="opportunities", lazy="joined", innerjoin=True)
     owner = relationship("User", foreign_keys=[owner_user_id], lazy="joined")
+    project = relationship("Project", foreign_keys=[project_id], lazy="select")
     events = relationship("OpportunityEvent", back_populates="opportunity", lazy="select",
                           order_by="OpportunityEvent.created_at.desc()", viewonly=True)
     offers = relationship("Offer", back_populates="opportunity", lazy="select", viewonly=True)

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from flask_appbuilder import Model
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from .choices import PROJECT_STATUSES, check_in
 from .mixins import Timestamps, UUIDPk
-from .types import GUID
+from .types import GUID, utcnow
 
 
 class Project(UUIDPk, Timestamps, Model):
@@ -43,6 +43,21 @@ class Project(UUIDPk, Timestamps, Model):
         return self.name or ""
 
 
+class ProjectNote(UUIDPk, Model):
+    """A note written on a project (visible to its members, Owner and Admin)."""
+
+    __tablename__ = "project_notes"
+    __table_args__ = (Index("ix_project_notes_project_created", "project_id", "created_at"),)
+
+    project_id: Mapped[uuid.UUID] = mapped_column(GUID(), ForeignKey("projects.id"), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    author_user_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("ab_user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow,
+                                                 server_default=func.now())
+
+    author = relationship("User", foreign_keys=[author_user_id], lazy="joined")
+
+
 class ProjectMember(UUIDPk, Model):
     """A user working on a project (the future isolation boundary)."""
 
@@ -60,6 +75,8 @@ class ProjectMember(UUIDPk, Model):
 
     def audit_scope(self):
         project = self.project
+        if project is None and self.project_id is not None:
+            project = object_session(self).get(Project, self.project_id)
         return (project.account_id or project.account.id if project is not None else None,
                 self.project_id or (project.id if project is not None else None))
     user = relationship("User", foreign_keys=[user_id], lazy="joined")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from app.domain.errors import N_, NotFoundError
 from app.queries.conditions import next_step_overdue
+from app import scope
 from app.domain.health import HealthSignals, health_label, health_score
 from app.extensions import db
 from app.models import (AuditEvent, Account, Contact, InboundMessage, InboundThread, Offer, Opportunity, OpportunityEvent,
@@ -60,13 +61,15 @@ def _owner_name():
 
 
 def _open_deals(account_id_col):
-    return and_(Opportunity.account_id == account_id_col, Opportunity.status == "open", Opportunity.proposed.is_(False))
+    return and_(Opportunity.account_id == account_id_col, Opportunity.status == "open", Opportunity.proposed.is_(False),
+                scope.visible(Opportunity))
 
 
 def account_rows(f: AccountFilters, page: int = 0, now: datetime | None = None) -> tuple[int, list[AccountRow]]:
     """One page of accounts with their aggregates (2 statements: the count and the page)."""
     now = now or utcnow()
-    active_projects = (select(func.count()).where(Project.account_id == Account.id, Project.status == "active")
+    active_projects = (select(func.count()).where(Project.account_id == Account.id, Project.status == "active",
+                                                  scope.visible(Project))
                        .correlate(Account).scalar_subquery())
     open_count = select(func.count()).where(_open_deals(Account.id)).correlate(Account).scalar_subquery()
     open_sum = (select(func.coalesce(func.sum(Opportunity.amount_estimate), 0)).where(_open_deals(Account.id))

@@ -14,6 +14,7 @@ from app.models import Account, Opportunity, User
 from app.models.types import as_utc, utcnow
 
 from app.domain.next_step import next_step_state
+from app.queries.conditions import in_project
 from app.settings import stage_table
 
 PAGE = 25
@@ -26,6 +27,7 @@ class BoardFilters:
     account_name: str | None = None
     forecast_category: str | None = None
     search: str | None = None
+    project: uuid.UUID | str | None = None  # a project's id, NO_PROJECT (outside any project) or None (all)
     closed_days: int = 30
 
 
@@ -72,6 +74,7 @@ def _where(f: BoardFilters, now: datetime, proposed: bool = False, semantic: str
         clauses.append(func.lower(Account.name).like(f"%{f.account_name.strip().lower()}%"))
     if f.forecast_category:
         clauses.append(Opportunity.forecast_category == f.forecast_category)
+    clauses.extend(in_project(f.project))
     if f.search:
         like = f"%{f.search.strip().lower()}%"
         clauses.append(or_(func.lower(Opportunity.name).like(like), func.lower(Account.name).like(like)))

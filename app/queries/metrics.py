@@ -7,6 +7,7 @@ same figures are computed from the rows of that one query.
 from __future__ import annotations
 
 import math
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -18,7 +19,7 @@ from app.models import Account, Opportunity, OpportunityEvent, User
 from app.models.types import utcnow
 
 from app.domain.next_step import days_overdue, is_overdue
-from .conditions import next_step_overdue
+from .conditions import in_project, next_step_overdue
 from app.settings import current as settings, stage_table
 
 SECONDS_PER_DAY = 86400.0
@@ -30,6 +31,7 @@ class MetricFilters:
     end: date  # inclusive
     owner_ids: list[int] = field(default_factory=list)
     now: datetime = field(default_factory=utcnow)
+    project: uuid.UUID | str | None = None  # a project's id, NO_PROJECT (outside any project) or None (all)
 
     @property
     def start_at(self) -> datetime:
@@ -45,12 +47,13 @@ def default_filters(owner_ids: list[int] | None = None, days: int = 90) -> Metri
     return MetricFilters(start=today - timedelta(days=days - 1), end=today, owner_ids=owner_ids or [])
 
 
-def _owner(f: MetricFilters, column=Opportunity.owner_user_id) -> list:
-    return [column.in_(f.owner_ids)] if f.owner_ids else []
+def _chosen(f: MetricFilters, column=Opportunity.owner_user_id) -> list:
+    """The owners and the project the figures are asked for."""
+    return ([column.in_(f.owner_ids)] if f.owner_ids else []) + in_project(f.project)
 
 
 def _open(f: MetricFilters) -> list:
-    return [Opportunity.status == "open", Opportunity.proposed.is_(False), *_owner(f)]
+    return [Opportunity.status == "open", Opportunity.proposed.is_(False), *_chosen(f)]
 
 
 def _is_postgres() -> bool:
@@ -179,7 +182,7 @@ def _past_stage_percentiles(f: MetricFilters) -> dict[str, dict]:
              .where(OpportunityEvent.event_type == "stage_changed", OpportunityEvent.created_at >= f.start_at,
                     OpportunityEvent.created_at < f.end_at, OpportunityEvent.previous_stage_entered_at.isnot(None))
              .join(Opportunity, Opportunity.id == OpportunityEvent.opportunity_id)
-             .where(Opportunity.proposed.is_(False), *_owner(f)))
+             .where(Opportunity.proposed.is_(False), *_chosen(f)))
     return _stage_percentiles(query)
 
 
@@ -192,7 +195,7 @@ def _round(value) -> float | None:
 def win_rate(f: MetricFilters) -> dict:
     """won / (won + lost) of deals closed in the period: overall, by owner and by source."""
     closed = [Opportunity.status.in_(["won", "lost"]), Opportunity.proposed.is_(False),
-              Opportunity.closed_at >= f.start_at, Opportunity.closed_at < f.end_at, *_owner(f)]
+              Opportunity.closed_at >= f.start_at, Opportunity.closed_at < f.end_at, *_chosen(f)]
     won = func.sum(case((Opportunity.status == "won", 1), else_=0))
     lost = func.sum(case((Opportunity.status == "lost", 1), else_=0))
 

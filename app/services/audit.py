@@ -7,16 +7,16 @@ the audit rows to the same flush. A write outside any verb (no change request) i
 """
 from __future__ import annotations
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
-from app.domain.errors import ConflictError, MissingActor, N_, RuleViolation
+from app.domain.errors import ConflictError, MissingActor, N_, PermissionDenied, RuleViolation
 from app.domain.fields import TRACKED_FIELDS
 from app.domain.evidence import parse_evidence_refs
 from app.domain.fields import CLOCK_FIELDS
 from app.domain.opportunity import creation_defaults, decide, version_errors
 from app.domain.records import NEEDS_EVIDENCE, evidence_needed, touched
-from app.models import AuditEvent, Opportunity, OpportunityEvent
+from app.models import Account, AuditEvent, Opportunity, OpportunityEvent, Project, ProjectMember
 from app.models.types import as_utc, new_id
 from app.settings import current as settings
 
@@ -85,6 +85,7 @@ def _audit(session: Session, opp: Opportunity, old: dict | None, request: Change
                       now=request.now())
     if decision.errors:
         raise RuleViolation(decision.errors)
+    _check_project(session, decision.values, old)
     check_message_refs(session, refs)
     for name in STATE_FIELDS:
         if name not in _RELATION_OF and decision.values.get(name) != getattr(opp, name):
@@ -103,6 +104,60 @@ def _audit(session: Session, opp: Opportunity, old: dict | None, request: Change
         touched = request.now()
         if opp.account.last_touch_at is None or as_utc(opp.account.last_touch_at) < touched:
             opp.account.last_touch_at = touched
+
+
+def _check_project(session: Session, new: dict, old: dict | None) -> None:
+    """A deal inside a project belongs to the project's account and is owned by one of its members
+    (a project the actor cannot see does not exist for them)."""
+    project_id = new.get("project_id")
+    if project_id is None:
+        return
+    changed = old is None or old.get("project_id") != project_id
+    with session.no_autoflush:
+        project = session.get(Project, project_id)
+        if project is None or project.account_id != new.get("account_id"):
+            raise RuleViolation({"project_id": [N_("No such project on this account.")]})
+        owner = new.get("owner_user_id")
+        if owner is not None and session.scalar(select(ProjectMember.id).where(
+                ProjectMember.project_id == project_id, ProjectMember.user_id == owner)) is None:
+            raise RuleViolation({"project_id" if changed else "owner_user_id": [
+                N_("The owner of a deal inside a project must be a member of the project.")]})
+
+
+# a record's parent, which the actor must be able to see to attach the record to it
+PARENTS = {"contact": ("account_id", Account), "project": ("account_id", Account),
+           "project_member": ("project_id", Project), "offer": ("opportunity_id", Opportunity)}
+
+
+def _check_parent_visible(session: Session, obj) -> None:
+    """A record hangs under a parent the actor can see (one out of their scope does not exist)."""
+    field, model = PARENTS.get(obj.audit_entity, (None, None))
+    if field is None:
+        return
+    parent = getattr(obj, field[:-3], None)
+    if parent is not None and parent in session.new:  # created in this same unit of work
+        return
+    key = _field_value(obj, field, old=False)
+    with session.no_autoflush:
+        if key is not None and session.get(model, key) is None:
+            raise RuleViolation({field: [N_("No such record.")]})
+
+
+def _check_member_change(session: Session, member, request: ChangeRequest, action: str) -> None:
+    """Members of a project are added and removed by Owner, Admin and the project's PM; the PM
+    stays a member while they are the PM."""
+    actor = request.actor
+    with session.no_autoflush:
+        project = member.project or session.get(Project, member.project_id)
+    if project is None:
+        raise RuleViolation({"project_id": [N_("No such project.")]})
+    if action == "deleted" and project not in session.deleted \
+            and member.user_id == project.pm_user_id:
+        raise RuleViolation({"user_id": [N_("The project's PM stays a member: choose another PM first.")]})
+    if actor.is_system or actor.all_projects:
+        return
+    if project.pm_user_id != actor.id:
+        raise PermissionDenied({"project_id": [N_("Only the project's PM, an Owner or an Admin manages its members.")]})
 
 
 def _before_flush(session: Session, flush_context, instances) -> None:
@@ -158,6 +213,10 @@ def _audit_record(session: Session, obj, action: str) -> None:
     old_value, new_value = touched(old, new, fields)
     if old_value is None and new_value is None:
         return
+    if action != "deleted":
+        _check_parent_visible(session, obj)
+    if isinstance(obj, ProjectMember):
+        _check_member_change(session, obj, request, action)
     refs = parse_evidence_refs(request.evidence_refs, required=False)
     if evidence_needed(obj.audit_entity, old, new) and not refs:
         raise RuleViolation({"evidence_refs": [NEEDS_EVIDENCE]})

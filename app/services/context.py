@@ -23,6 +23,8 @@ class Actor:
     id: int | None
     may_reopen: bool = False
     sees_everyone: bool = False
+    all_projects: bool = False
+    all_accounts: bool = False
 
     @property
     def is_system(self) -> bool:

@@ -72,7 +72,7 @@ def load_demo(request: ChangeRequest, seed: int = 7) -> str:
     users = _user_ids()
     actor = users[0]
     now = datetime.now(timezone.utc)
-    who = ChangeRequest(Actor(actor), evidence_refs=[{"type": "note", "text": "ICP assessed in the first call"}],
+    who = ChangeRequest(Actor(actor, may_reopen=True, all_projects=True, all_accounts=True), evidence_refs=[{"type": "note", "text": "ICP assessed in the first call"}],
                         at=now - timedelta(days=130))
     accounts = []
     for i, (name, domain, industry, segment) in enumerate(ACCOUNTS):
@@ -104,7 +104,7 @@ def _demo_opportunity(rnd, account, target: str, users, actor, now, n: int) -> N
     """Create one deal in the past and walk it to its target stage, each step with evidence."""
     start = now - timedelta(days=rnd.randint(20, 120))
     steps = PATH[: PATH.index(target) + 1] if target in PATH else PATH[: rnd.randint(2, 5)] + [target]
-    who = Actor(actor, may_reopen=True)
+    who = Actor(actor, may_reopen=True, all_projects=True, all_accounts=True)
     opp, _ = create_opportunity(ChangeRequest(who, {
         "account_id": account.id, "name": f"{rnd.choice(DEALS)} — {account.name}", "stage": "lead",
         "amount_estimate": Decimal(rnd.randrange(150, 4000) * 1000), "currency": "RUB",

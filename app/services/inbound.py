@@ -14,6 +14,7 @@ from app.inbound.matching import email_domain, normalise_email, normalise_handle
 from app.inbound.records import MessageRecord
 from app.models import Account, Contact, InboundMessage, InboundThread, InboundThreadEvent
 from app.models.types import new_id, utcnow
+from app import scope
 from .context import ChangeRequest, current_request
 from .transaction import transaction
 
@@ -42,10 +43,12 @@ def _insert(model):
 def ingest(request: ChangeRequest, records: list[MessageRecord]) -> IngestResult:
     """Store a batch of messages as one unit of work (request.actor: the system, or the user an
     import runs as). Safe to repeat and to run concurrently: one row per message, the newest edit
-    wins, counters recomputed from the rows."""
+    wins, counters recomputed from the rows. Ingestion sees every thread (the system's read scope):
+    a message must find its thread whoever may read it later."""
     result = IngestResult()
-    for start in range(0, len(records), BATCH):
-        result.add(_ingest_batch(records[start:start + BATCH]))
+    with scope.scoped(scope.SYSTEM):
+        for start in range(0, len(records), BATCH):
+            result.add(_ingest_batch(records[start:start + BATCH]))
     return result
 
 

@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models import Account, Opportunity, OpportunityEvent, User
 from app.settings import current as settings
 
-from .audit import NO_ACTOR, state_of, take_written_events
+from .audit import NO_ACTOR, _check_project as check_project, state_of, take_written_events
 from .context import ChangeRequest
 from .evidence import check_message_refs
 from .transaction import transaction
@@ -160,5 +160,14 @@ def check_change(request: ChangeRequest, opp_id=None) -> dict[str, list[str]]:
         refs = parse_evidence_refs(request.evidence_refs, required=False)
     except RuleViolation as exc:
         return exc.messages
-    return decide(old, new, explicit, settings().stages, evidence_refs=refs,
-                  can_reopen=request.actor.may_reopen, now=request.now()).errors
+    decision = decide(old, new, explicit, settings().stages, evidence_refs=refs,
+                      can_reopen=request.actor.may_reopen, now=request.now())
+    if decision.errors:
+        return decision.errors
+    values = {**decision.values, "account_id": parse_uuid(decision.values.get("account_id")),
+              "project_id": parse_uuid(decision.values.get("project_id")) if decision.values.get("project_id") else None}
+    try:  # the project rule the save applies (the project is on the account, the owner a member)
+        check_project(db.session, values, old)
+    except RuleViolation as exc:
+        return exc.messages
+    return {}

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.domain.accounts import domain_error, email_error, normalise_domain, normalise_email
 from app.domain.errors import N_, NotFoundError, RuleViolation
 from app.extensions import db
-from app.models import Account, Contact, InboundMessage, InboundThread, InboundThreadEvent, Opportunity
+from app.models import Account, Contact, InboundMessage, InboundThread, InboundThreadEvent, Opportunity, Project
 from app.models.types import utcnow
 
 from .context import ChangeRequest
@@ -34,29 +34,44 @@ def _record(request: ChangeRequest, thread: InboundThread, action: str, before: 
 
 def _state(thread: InboundThread) -> dict:
     return {"status": thread.status, "account_id": str(thread.account_id) if thread.account_id else None,
+            "project_id": str(thread.project_id) if thread.project_id else None,
             "contact_id": str(thread.contact_id) if thread.contact_id else None,
             "opportunity_id": str(thread.opportunity_id) if thread.opportunity_id else None}
 
 
 @transaction
-def assign_thread(request: ChangeRequest, thread_id, account_id) -> bool:
-    """Attach the thread to an account (again: nothing happens). Returns whether anything changed."""
+def assign_thread(request: ChangeRequest, thread_id, account_id, project_id=None) -> bool:
+    """Attach the thread to an account, and optionally to one of its projects (then only the
+    project's members see it); again: nothing happens. Returns whether anything changed."""
     thread = get_thread(thread_id)
     key = parse_uuid(account_id)
     account = db.session.get(Account, key) if key else None
     if account is None:
         raise RuleViolation({"account_id": [N_("No such account.")]})
-    if thread.account_id == account.id and thread.status == "assigned":
+    project = _project_of(account, project_id)
+    project_key = project.id if project else None
+    if thread.account_id == account.id and thread.status == "assigned" and thread.project_id == project_key:
         return False
     before = _state(thread)
     if thread.account_id != account.id:
         thread.contact_id = None
-    thread.account_id, thread.status = account.id, "assigned"
+    thread.account_id, thread.status, thread.project_id = account.id, "assigned", project_key
     thread.assigned_by_user_id, thread.assigned_at = request.actor.id, utcnow()
     _record(request, thread, "assigned", before, account_id=account.id)
     db.session.flush()
     _touch(account, thread)
     return True
+
+
+def _project_of(account: Account, project_id):
+    """The account's project a thread goes to (None for none); one the actor cannot see is no project."""
+    if project_id in (None, ""):
+        return None
+    key = parse_uuid(project_id)
+    project = db.session.get(Project, key) if key else None
+    if project is None or project.account_id != account.id:
+        raise RuleViolation({"project_id": [N_("No such project on this account.")]})
+    return project
 
 
 def _touch(account: Account, thread: InboundThread) -> None:
@@ -110,7 +125,8 @@ def propose_opportunity(request: ChangeRequest, thread_id, name: str | None = No
         return db.session.get(Opportunity, thread.opportunity_id)
     if thread.account_id is None:
         raise RuleViolation({"account_id": [N_("Assign the thread to an account first.")]})
-    opp = Opportunity(account_id=thread.account_id, name=(name or "").strip() or thread.title or "Inbound request",
+    opp = Opportunity(account_id=thread.account_id, project_id=thread.project_id,
+                      name=(name or "").strip() or thread.title or "Inbound request",
                       proposed=True, source=thread.source, owner_user_id=request.actor.id)
     db.session.add(opp)
     db.session.flush()
@@ -151,6 +167,7 @@ def undo_last_action(request: ChangeRequest, thread_id) -> str | None:
     thread.status = before.get("status") or "unassigned"
     thread.account_id = before.get("account_id")
     thread.contact_id = before.get("contact_id")
+    thread.project_id = before.get("project_id")
     thread.opportunity_id = before.get("opportunity_id")
     _record(request, thread, "undone", current, undid=last.id)
     db.session.flush()

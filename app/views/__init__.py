@@ -19,17 +19,22 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(BoardView, "Board", label=_l("Board"), icon="fa-columns")
     appbuilder.add_view(AccountPageView, "Client accounts", label=_l("Accounts"), icon="fa-building")
     appbuilder.add_view_no_menu(OpportunityPageView)
-    from .lookup import AccountLookupView, OpportunityLookupView
+    from .projects import ProjectPageView
+
+    appbuilder.add_view_no_menu(ProjectPageView)
+    from .lookup import AccountLookupView, OpportunityLookupView, ProjectLookupView
 
     appbuilder.add_view_no_menu(AccountLookupView)
     appbuilder.add_view_no_menu(OpportunityLookupView)
-    from .dashboard import DashboardView, StallReportView, TeamMetricsView
+    appbuilder.add_view_no_menu(ProjectLookupView)
+    from .dashboard import AllAccountsView, AllProjectsView, DashboardView, StallReportView, TeamMetricsView
     from .triage import TriageView
 
     appbuilder.add_view(DashboardView, "Dashboard", label=_l("Dashboard"), icon="fa-line-chart")
     appbuilder.add_view(StallReportView, "Why deals stall", label=_l("Why deals stall"), icon="fa-exclamation-triangle")
 
-    appbuilder.add_view_no_menu(TeamMetricsView)
+    for permission_view in (TeamMetricsView, AllProjectsView, AllAccountsView):
+        appbuilder.add_view_no_menu(permission_view)
     appbuilder.add_view(TriageView, "Triage", label=_l("Triage"), icon="fa-inbox")
     crm = dict(category="CRM", category_label=_l("Data"), category_icon="fa-database")
     appbuilder.add_view(AccountView, "Accounts", label=_l("Accounts"), icon="fa-building", **crm)

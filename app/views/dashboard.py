@@ -12,10 +12,11 @@ from flask_babel import gettext
 from app.extensions import db
 from app.models import User
 from app.queries import metrics
+from app.queries.projects import project_choices
 
 from app.web import metric_owner_ids
 
-from .helpers import plain_labels, sees_everyone, template_helpers
+from .helpers import arg_project, plain_labels, sees_everyone, template_helpers
 
 
 def metric_filters() -> tuple[metrics.MetricFilters, str, list[str]]:
@@ -33,7 +34,8 @@ def metric_filters() -> tuple[metrics.MetricFilters, str, list[str]]:
         errors.append(gettext("The period ends before it starts; the dates were swapped."))
         start, end = end, start
     owner = request.args.get("owner", "all") if sees_everyone() else str(g.user.id)
-    return metrics.MetricFilters(start=start, end=end, owner_ids=metric_owner_ids(owner)), owner, errors
+    project, _ = arg_project()
+    return metrics.MetricFilters(start=start, end=end, owner_ids=metric_owner_ids(owner), project=project), owner, errors
 
 
 def bars(rows: list[dict], key: str, label_key: str, labels: dict) -> list[dict]:
@@ -63,7 +65,7 @@ class DashboardView(BaseView):
             "dashboard/index.html", f=f, owner=owner, errors=errors, users=users, labels=labels,
             pipeline=pipe, pipeline_bars=bars(pipe, "amount", "stage", labels), forecast=forecast,
             aging=metrics.aging(f), win=metrics.win_rate(f), sla=metrics.sla(f, limit=20), manager=sees_everyone(),
-            **template_helpers())
+            projects=project_choices(), project=arg_project()[1], **template_helpers())
 
 
 REPORT_LIMIT = 500  # the page shows this many; the CSV has every stalled deal
@@ -90,6 +92,7 @@ class StallReportView(BaseView):
         users = db.session.query(User.id, User.first_name, User.last_name).order_by(User.first_name).all()
         return self.render_template("stall/index.html", groups=groups, total=len(rows), truncated=truncated,
                                     limit=REPORT_LIMIT, f=f, owner=owner, errors=errors,
+                                    projects=project_choices(), project=arg_project()[1],
                                     users=users, labels=plain_labels(), no_touch_days=metrics.no_touch_days(),
                                     **template_helpers())
 
@@ -115,6 +118,20 @@ class TeamMetricsView(BaseView):
     TeamMetrics) so an admin can grant it to any role; dashboard, metrics API and board ask it."""
 
     class_permission_name = "TeamMetrics"
+    base_permissions = ["can_read"]
+
+
+class AllProjectsView(BaseView):
+    """Declares "can read on AllProjects": sees every project's data without being a member."""
+
+    class_permission_name = "AllProjects"
+    base_permissions = ["can_read"]
+
+
+class AllAccountsView(BaseView):
+    """Declares "can read on AllAccounts": sees every account, not only those of one's projects."""
+
+    class_permission_name = "AllAccounts"
     base_permissions = ["can_read"]
 
 

@@ -54,6 +54,16 @@ def opportunity_field() -> "RecordSelectField":
                              url_endpoint="OpportunityLookupView.index")
 
 
+def project_field() -> "RecordSelectField":
+    """An optional project of the deal's account (the lookup offers only projects the user can see)."""
+    from app.models import Project
+
+    return RecordSelectField(_l("Project"), [Optional()], model=Project, url_endpoint="ProjectLookupView.index",
+                             depends_on=("account", "account_id"),
+                             description=_l("Only for an upsell or change request inside a project: then only "
+                                            "the project's members see the deal, and its owner must be one of them."))
+
+
 def enum_fields(**specs) -> dict:
     """form_extra_fields for enum columns: name=(label, values, default)."""
     return {name: enum_select(*spec) for name, spec in specs.items()}
@@ -63,8 +73,9 @@ class RecordSelectWidget:
     """A <select> holding only the chosen record; the browser asks the lookup URL while typing
     (select2 with ajax), so a form never carries a whole table."""
 
-    def __init__(self, url_endpoint: str):
+    def __init__(self, url_endpoint: str, depends_on: tuple[str, str] | None = None):
         self.url_endpoint = url_endpoint
+        self.depends_on = depends_on  # (form field, query parameter): the lookup narrows by that field's value
 
     def __call__(self, field, **kwargs):
         from flask import url_for
@@ -72,17 +83,19 @@ class RecordSelectWidget:
 
         current = field.data
         option = f'<option value="{escape(current.id)}" selected>{escape(current)}</option>' if current is not None else ""
+        depends = (f' data-depends-field="{escape(self.depends_on[0])}" data-depends-param="{escape(self.depends_on[1])}"'
+                   if self.depends_on else "")
         return Markup(f'<select class="form-control record-select" id="{escape(field.id)}" name="{escape(field.name)}" '
-                      f'data-url="{escape(url_for(self.url_endpoint))}"><option value=""></option>{option}</select>')
+                      f'data-url="{escape(url_for(self.url_endpoint))}"{depends}><option value=""></option>{option}</select>')
 
 
 class RecordSelectField(Field):
     """A many-to-one relation chosen by search (accounts, opportunities)."""
 
-    def __init__(self, label=None, validators=None, model=None, url_endpoint=None, **kwargs):
+    def __init__(self, label=None, validators=None, model=None, url_endpoint=None, depends_on=None, **kwargs):
         super().__init__(label, validators, **kwargs)
         self.model = model
-        self.widget = RecordSelectWidget(url_endpoint)
+        self.widget = RecordSelectWidget(url_endpoint, depends_on)
 
     def process_formdata(self, valuelist) -> None:
         import uuid

@@ -31,6 +31,19 @@ def arg_uuid(name: str) -> uuid.UUID | None:
         return None
 
 
+def arg_project(name: str = "project") -> tuple[uuid.UUID | str | None, str]:
+    """A page's project filter: (what the query takes, the select's value). "none" asks for the
+    deals outside any project, a project id for that project's (the read scope hides the rest),
+    anything else for all."""
+    from app.queries.conditions import NO_PROJECT
+
+    raw = (request.args.get(name) or "").strip()
+    if raw == NO_PROJECT:
+        return NO_PROJECT, raw
+    project = arg_uuid(name)
+    return (project, str(project)) if project is not None else (None, "")
+
+
 def arg_int(name: str, default: int = 0, minimum: int = 0) -> int:
     try:
         return max(minimum, int(request.args.get(name, default)))

@@ -11,11 +11,12 @@ from app.extensions import db
 from app.models import Account, User
 from app.models.choices import FORECAST_CATEGORIES
 from app.queries import board
+from app.queries.projects import project_choices
 from app.settings import stage_table
 from app.services.opportunities import accept_proposal
 from app.web import change_request, owner_ids
 
-from .helpers import (arg_int, parse_amount, arg_uuid, may_reopen, sees_everyone, money, move_options, plain_labels, stage_requirements,
+from .helpers import (arg_int, arg_project, parse_amount, arg_uuid, may_reopen, sees_everyone, money, move_options, plain_labels, stage_requirements,
                       template_helpers)
 
 
@@ -25,10 +26,11 @@ def board_filters() -> tuple[board.BoardFilters, str]:
     ids = owner_ids(owner)
     category = request.args.get("forecast_category")
     account = request.args.get("account") or ""
+    project, _ = arg_project()
     return board.BoardFilters(owner_ids=ids, account_id=arg_uuid("account"),
                               account_name=account.strip() or None if arg_uuid("account") is None else None,
                               forecast_category=category if category in FORECAST_CATEGORIES else None,
-                              search=(request.args.get("q") or "").strip() or None), owner
+                              search=(request.args.get("q") or "").strip() or None, project=project), owner
 
 
 def summary_json(summaries: dict) -> dict:
@@ -53,10 +55,12 @@ class BoardView(BaseView):
         account = db.session.get(Account, filters.account_id) if filters.account_id else None
         users = db.session.query(User.id, User.first_name, User.last_name).filter(User.active.is_(True)) \
             .order_by(User.first_name).all()
+        _, project = arg_project()
         return self.render_template(
             "board/board.html", stages=table.names(), semantics={s: table.get(s).semantic for s in table.names()},
             summaries=board.summaries(filters), cards=board.first_cards(filters),
             proposed=board.proposed_cards(filters), owner=owner, users=users, account=account,
+            projects=project_choices(), project=project,
             filters=filters, requirements=stage_requirements(), labels=labels, page_size=board.PAGE,
             labels_for_js={s: labels[s] for s in table.names()}, move_options=move_options(table.names(), labels),
             categories=FORECAST_CATEGORIES, now=board.utcnow(), open_stages=table.open_stages(), can_reopen=may_reopen(), **template_helpers())

@@ -1,12 +1,14 @@
 """Search-as-you-type lookups for relation fields of the generated forms ([{id, text}], 20 at most)."""
 from __future__ import annotations
 
+import uuid
+
 from flask import jsonify, request
 from flask_appbuilder import BaseView, expose, has_access
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
-from app.models import Account, Opportunity
+from app.models import Account, Opportunity, Project
 
 LIMIT = 20
 
@@ -51,3 +53,34 @@ class OpportunityLookupView(BaseView):
         if term:
             query = query.where(or_(func.lower(Opportunity.name).like(f"%{term}%"), func.lower(Account.name).like(f"%{term}%")))
         return jsonify({"results": [{"id": str(r.id), "text": f"{r.name} — {r.account}"} for r in db.session.execute(query)]})
+
+
+class ProjectLookupView(BaseView):
+    route_base = "/lookup/projects"
+    default_view = "index"
+    class_permission_name = "Project"
+    method_permission_name = {"index": "read"}
+    base_permissions = ["can_read", "can_write", "can_delete", "can_note"]  # the same set as every "Project" view and API
+
+    @expose("/")
+    @has_access
+    def index(self):
+        """Projects the viewer can see whose name or account name contains the term (optionally of
+        one account: ?account_id=)."""
+        term = _term()
+        query = (select(Project.id, Project.name, Account.name.label("account"))
+                 .join(Account, Account.id == Project.account_id)
+                 .order_by(Project.status.notin_(("active", "planned")), func.lower(Project.name), Project.id).limit(LIMIT))
+        if term:
+            query = query.where(or_(func.lower(Project.name).like(f"%{term}%"), func.lower(Account.name).like(f"%{term}%")))
+        account_id = _uuid(request.args.get("account_id"))
+        if account_id is not None:
+            query = query.where(Project.account_id == account_id)
+        return jsonify({"results": [{"id": str(r.id), "text": f"{r.name} — {r.account}"} for r in db.session.execute(query)]})
+
+
+def _uuid(value):
+    try:
+        return uuid.UUID(value or "")
+    except ValueError:
+        return None

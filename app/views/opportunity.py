@@ -14,12 +14,12 @@ from app.services import opportunities as verbs
 from app.web import CrmInterface, Refused, change_request
 
 from .base import CrmModelView, apply_errors
-from .fields import account_field, datetime_field, enum_fields, evidence_field
+from .fields import account_field, datetime_field, enum_fields, evidence_field, project_field
 from .labels import COLUMN_LABELS
 from .validators import range_validators
 
 # form field -> the domain field it sets (relations are picked as records)
-DOMAIN_FIELD = {"account": "account_id", "owner": "owner_user_id"}
+DOMAIN_FIELD = {"account": "account_id", "owner": "owner_user_id", "project": "project_id"}
 FORM_FIELD = {value: key for key, value in DOMAIN_FIELD.items()}
 # The domain's editable fields; status follows the stage and is never typed.
 EDITABLE = [FORM_FIELD.get(name, name) for name in EDITABLE_FIELDS if name != "status"]
@@ -45,9 +45,10 @@ class OpportunityInterface(CrmInterface):
 
     def add(self, item, commit: bool = True) -> None:
         values = {name: getattr(item, name) for name in EDITABLE_FIELDS if name not in DOMAIN_FIELD.values()}
-        values.update(account_id=getattr(item.account, "id", None), owner_user_id=getattr(item.owner, "id", None))
+        values.update(account_id=getattr(item.account, "id", None), owner_user_id=getattr(item.owner, "id", None),
+                      project_id=getattr(item.project, "id", None))
         values = {k: v for k, v in values.items() if v is not None}
-        item.account = item.owner = None  # the form's item stays out of the account's collection
+        item.account = item.owner = item.project = None  # the form's item stays out of the account's collection
         evidence = parse_evidence_text(getattr(item, "evidence", "") or "")
         self._call(lambda: verbs.create_opportunity(change_request(values, evidence_refs=evidence)))
 
@@ -87,14 +88,15 @@ class OpportunityView(CrmModelView):
     search_columns = ["name", "stage", "status", "owner", "forecast_category", "source", "next_step_due_at"]
     order_columns = ["name", "stage", "amount_estimate", "next_step_due_at", "status"]
     base_order = ("next_step_due_at", "asc")
-    add_form_extra_fields = {"account": account_field(), "next_step_due_at": datetime_field(_l("Next step due")),
+    add_form_extra_fields = {"account": account_field(), "project": project_field(),
+                             "next_step_due_at": datetime_field(_l("Next step due")),
                              **enum_fields(stage=(_l("Stage"), STAGES, "lead"),
                                            forecast_category=(_l("Forecast category"), FORECAST_CATEGORIES, None, True)),
                              "evidence": evidence_field(_l("Required when the deal is created past the lead stage: "
                                                            "one link or note per line."))}
     validators_columns = range_validators("probability", "discount_percent", "amount_estimate")
     edit_form_extra_fields = {
-        "account": account_field(), "next_step_due_at": datetime_field(_l("Next step due")),
+        "account": account_field(), "project": project_field(), "next_step_due_at": datetime_field(_l("Next step due")),
         **enum_fields(stage=(_l("Stage"), STAGES, "lead"),
                       forecast_category=(_l("Forecast category"), FORECAST_CATEGORIES, "pipeline")),
         "evidence": evidence_field(_l("Required when the stage, amount, discount or lost reason changes: "

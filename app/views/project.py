@@ -7,11 +7,13 @@ from app.models.choices import PROJECT_STATUSES
 from .base import CrmModelView
 from .fields import account_field, enum_fields
 from .labels import COLUMN_LABELS
+from .projects import PROJECT_PERMISSIONS
 
 
 class ProjectMemberView(CrmModelView):
     datamodel = CrmInterface(ProjectMember)
     class_permission_name = "Project"
+    base_permissions = PROJECT_PERMISSIONS
     label_columns = COLUMN_LABELS
     list_columns = ["user", "role"]
     add_columns = ["project", "user", "role"]
@@ -21,6 +23,8 @@ class ProjectMemberView(CrmModelView):
 class ProjectView(CrmModelView):
     datamodel = CrmInterface(Project)
     class_permission_name = "Project"
+    base_permissions = PROJECT_PERMISSIONS
+    show_template = "crm/project_show.html"  # the generated record with a link to the project page
     list_title = _l("Projects")
     show_title = _l("Project")
     add_title = _l("Add project")

@@ -1,6 +1,8 @@
 """The triage queue: unassigned inbound threads and the actions a person takes on them."""
 from __future__ import annotations
 
+import uuid
+
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext
@@ -11,6 +13,7 @@ from app.extensions import db
 from app.models import Account
 from app.models.choices import INBOUND_SOURCES, THREAD_STATUSES
 from app.queries import inbox
+from app.queries import projects as project_queries
 from app.services import triage
 from app.web import change_request
 
@@ -19,7 +22,8 @@ from .pages import flash_errors
 
 SENDER_FIELDS = ("account_name", "domain", "contact_name", "email", "phone", "telegram_handle")
 ACTIONS = {
-    "assign": lambda pk, form: triage.assign_thread(change_request(), pk, form.get("account_id")),
+    "assign": lambda pk, form: triage.assign_thread(change_request(), pk, form.get("account_id"),
+                                                    form.get("project_id") or None),
     "create_account": lambda pk, form: triage.create_account_from_sender(
         change_request({name: form.get(name) for name in SENDER_FIELDS}), pk),
     "propose": lambda pk, form: triage.propose_opportunity(change_request(), pk, form.get("name")),
@@ -32,7 +36,7 @@ class TriageView(BaseView):
     route_base = "/triage"
     default_view = "index"
     class_permission_name = "Triage"
-    method_permission_name = {"index": "read", "accounts": "read", "act": "write"}
+    method_permission_name = {"index": "read", "accounts": "read", "projects": "read", "act": "write"}
     base_permissions = ["can_read", "can_write"]
 
     @expose("/")
@@ -42,8 +46,12 @@ class TriageView(BaseView):
         source = request.args.get("source") if request.args.get("source") in INBOUND_SOURCES else None
         status = request.args.get("status") if request.args.get("status") in THREAD_STATUSES else "unassigned"
         data = inbox.queue_page(source, arg_int("page"), status)
+        accounts = {t.account_id for t in data["threads"]} | {a.id for found in data["suggestions"].values() for a in found}
         return self.render_template("triage/queue.html", source=source, status=status, sources=INBOUND_SOURCES,
-                                    statuses=THREAD_STATUSES, labels=plain_labels(), **data, **template_helpers())
+                                    statuses=THREAD_STATUSES, labels=plain_labels(),
+                                    account_projects=project_queries.projects_by_account(accounts),
+                                    project_names=project_queries.project_names(t.project_id for t in data["threads"]),
+                                    **data, **template_helpers())
 
     @expose("/accounts")
     @has_access
@@ -56,6 +64,21 @@ class TriageView(BaseView):
             func.lower(Account.name).like(f"%{term}%"), func.lower(Account.domain).like(f"%{term}%")))
             .order_by(Account.name).limit(20)).all()
         return jsonify([{"id": str(r.id), "text": f"{r.name} ({r.domain})" if r.domain else r.name} for r in rows])
+
+    @expose("/projects")
+    @has_access
+    def projects(self):
+        """The projects (the user can see) of the accounts asked for, for the assign box's project
+        select: {account_id: [{id, text}]} (`?account_id=` once or more)."""
+        ids = []
+        for value in request.args.getlist("account_id")[:50]:
+            try:
+                ids.append(uuid.UUID(value))
+            except ValueError:
+                continue
+        grouped = project_queries.projects_by_account(ids)
+        return jsonify({str(account): [{"id": str(p.id), "text": p.name} for p in found]
+                        for account, found in grouped.items()})
 
     @expose("/<uuid:pk>/<action>", methods=["POST"])
     @has_access

@@ -1,9 +1,12 @@
 """The spec's REST contract as a script would drive it: JWT, create, move, evidence, filters, errors."""
+import uuid
+
 import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Account, Contact, Opportunity, OpportunityEvent
+from tests.helpers import add_project
 
 NOTE = [{"type": "note", "text": "Call with the client: budget confirmed"}]
 URL = [{"type": "url", "url": "https://mail.example.com/thread/42"}]
@@ -139,8 +142,12 @@ def test_stale_version_is_409_and_overwrites_nothing(app, client, deal):
         assert db.session.get(Opportunity, deal["opp"]).next_step_text == "Call"
 
 
-def test_pm_cannot_change_a_stage_but_can_add_a_note(client, api, deal):
+def test_pm_cannot_change_a_stage_but_can_add_a_note(app, client, api, deal, users):
     pm = api("PM")
+    assert client.get(f"/api/v1/opportunities/{deal['opp']}", headers=pm).status_code == 404  # not their account
+    with app.app_context():  # a PM reads the accounts of the projects they are a member of
+        add_project(uuid.UUID(deal["account"]), pm_user_id=users["PM"])
+    assert client.get(f"/api/v1/opportunities/{deal['opp']}", headers=pm).status_code == 200
     assert patch(client, deal, {"stage": "qualified", "evidence_refs": NOTE}, pm).status_code == 403
     note = client.post(f"/api/v1/opportunities/{deal['opp']}/notes", json={"text": "Client asked for a call"}, headers=pm)
     assert note.status_code == 201

@@ -338,10 +338,11 @@ def test_openapi_documents_the_inbound_endpoints(client, api):
 
 @pytest.fixture()
 def project(app, clean_db, users):
+    """A project whose PM is the PM user (a member, so they may manage its members)."""
     with app.app_context(), change_context(actor_id=users["Admin"]):
         acc = Account(name="Members Inc")
-        proj = Project(account=acc, name="Site")
-        db.session.add_all([acc, proj])
+        proj = Project(account=acc, name="Site", pm_user_id=users["PM"])
+        db.session.add_all([acc, proj, ProjectMember(project=proj, user_id=users["PM"], role="pm")])
         db.session.commit()
         return str(proj.id)
 
@@ -363,7 +364,7 @@ def test_project_members_follow_the_project_rights(app, client, api, project, us
     member = created.get_json()["id"]
     listed = client.get(f"/api/v1/project_members/?q=(filters:!((col:project_id,opr:eq,value:'{project}')))",
                         headers=h)
-    assert listed.status_code == 200 and listed.get_json()["ids"] == [member]
+    assert listed.status_code == 200 and member in listed.get_json()["ids"] and listed.get_json()["count"] == 2
     assert client.get(f"/api/v1/project_members/{member}", headers=h).get_json()["result"]["role"] == "designer"
     put = client.put(f"/api/v1/project_members/{member}", json={"role": "lead designer"}, headers=h)
     assert put.status_code == (200 if "write" in rights else 403)
@@ -385,4 +386,4 @@ def test_project_member_refusals(app, client, api, project, users):
     malformed = client.get("/api/v1/project_members/?q=(filters:!((col:project_id,opr:eq,value:nope)))", headers=h)
     assert malformed.status_code == 200 and malformed.get_json()["count"] == 0
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(ProjectMember)) == 1
+        assert db.session.scalar(select(func.count()).select_from(ProjectMember)) == 2  # the PM and the one added

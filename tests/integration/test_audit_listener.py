@@ -10,6 +10,7 @@ from app.domain.errors import ConflictError, MissingActor, RuleViolation
 from app.extensions import db
 from app.models import Account, Opportunity, OpportunityEvent
 from tests.helpers import change_context, committed, request_as
+from app import scope
 from app.services.opportunities import update_opportunity
 from tests.conftest import USE_SQLITE
 
@@ -122,7 +123,7 @@ def test_two_concurrent_edits_of_the_same_version_one_wins_one_gets_a_conflict(a
     outcomes = []
 
     def edit(text_value):
-        with app.app_context():
+        with app.app_context(), scope.scoped(scope.SYSTEM):  # a new thread starts with no read scope
             try:
                 opp = db.session.get(Opportunity, deal)
                 barrier.wait(timeout=10)

@@ -11,6 +11,7 @@ from app.domain.errors import RuleViolation
 from app.extensions import db
 from app.models import Account, Contact, InboundMessage, InboundThread, InboundThreadEvent
 from app.queries.inbox import messages_for_account
+from app import scope
 from app.services.context import SYSTEM, ChangeRequest
 from app.services.evidence import check_message_refs
 from app.services.inbound import ingest
@@ -147,7 +148,7 @@ def test_overlapping_imports_at_the_same_moment_count_each_message_once(app, cle
     errors = []
 
     def run(part):
-        with app.app_context():
+        with app.app_context(), scope.scoped(scope.SYSTEM):  # a new thread starts with no read scope
             barrier.wait(timeout=10)
             try:
                 ingest(ChangeRequest(SYSTEM), part)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.extensions import db
 from tests.conftest import count_statements
 from app.models import Account, Offer, Opportunity, OpportunityEvent, Project
-from tests.helpers import change_context
+from tests.helpers import add_member, change_context
 
 NOTE = [{"type": "note", "text": "moved"}]
 
@@ -102,6 +102,8 @@ def test_proposed_opportunities_wait_apart_until_accepted(app, client, as_role, 
 
 def test_pm_reads_pages_and_adds_notes_but_cannot_move_or_make_offers(app, client, as_role, clean_db, users):
     acc, opp = fill(app, users, 1)
+    with app.app_context():  # a PM reads the accounts of the projects they are a member of
+        add_member(db.session.scalar(select(Project.id).where(Project.account_id == acc)), users["PM"])
     as_role("PM")
     assert client.get("/board/").status_code == 200
     assert client.get(f"/accounts/{acc}").status_code == 200

@@ -56,7 +56,9 @@ def records(app, clean_db, users):
         db.session.flush()
         offer = Offer(opportunity_id=opp.id, title="Offer")
         member = ProjectMember(project_id=project.id, user_id=users["PM"], role="PM")
-        db.session.add_all([offer, member])
+        # Sales works on the project too: this table is about role rights; what a non-member may
+        # see of a project is tests/e2e/test_project_scope.py's matrix.
+        db.session.add_all([offer, member, ProjectMember(project_id=project.id, user_id=users["Sales"], role="sales")])
         db.session.commit()
         event_id = opp.events[0].id
         ids = {"account": account.id, "contact": contact.id, "opportunity": opp.id, "project": project.id,

@@ -18,5 +18,5 @@ def test_the_patch_schema_and_the_cli_accept_the_editable_fields_but_the_account
 def test_the_generated_form_edits_every_editable_field_but_the_status_that_follows_the_stage():
     from app.views.opportunity import EDITABLE
 
-    assert EDITABLE == [{"account_id": "account", "owner_user_id": "owner"}.get(f, f)
+    assert EDITABLE == [{"account_id": "account", "owner_user_id": "owner", "project_id": "project"}.get(f, f)
                         for f in EDITABLE_FIELDS if f != "status"]
