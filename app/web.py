@@ -3,8 +3,14 @@ request, change requests built from it, domain messages translated, and the data
 writes go through the verbs. Entry points never open a transaction or commit."""
 from __future__ import annotations
 
+import uuid
+
 from flask import current_app, g, has_request_context
+from flask_appbuilder.models.filters import Filters
+from flask_appbuilder.models.sqla.filters import FilterEqual, SQLAFilterConverter, get_field_setup_query
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from sqlalchemy import false
+from sqlalchemy_utils import UUIDType
 from flask_babel import gettext
 
 from app.domain.errors import DomainError
@@ -82,9 +88,47 @@ class Refused(Exception):
         super().__init__(" ".join(m for msgs in translate(exc.messages).values() for m in msgs))
 
 
+class UUIDEqual(FilterEqual):
+    """"Equal to" on a UUID column; a malformed value matches nothing (FAB's text filters would
+    send `uuid ILIKE …` to PostgreSQL, which refuses it: a 500)."""
+
+    def apply(self, query, value):
+        query, field = get_field_setup_query(query, self.model, self.column_name)
+        try:
+            key = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value).strip())
+        except ValueError:
+            return query.filter(false())
+        return query.filter(field == key)
+
+
+class UUIDFilterConverter(SQLAFilterConverter):
+    conversion_table = (("is_uuid", [UUIDEqual]),) + SQLAFilterConverter.conversion_table
+
+
+class ColumnFilters(Filters):
+    """FAB's rison filters take the generic class of an operator ("eq" → FilterEqual) even when
+    the column has its own: use the column's own filter of that operator."""
+
+    def add_filter(self, column_name, filter_class, value):
+        own = next((type(f) for f in self._search_filters.get(column_name, [])
+                    if f.arg_name == getattr(filter_class, "arg_name", None)), filter_class)
+        return super().add_filter(column_name, own, value)
+
+
 class CrmInterface(SQLAInterface):
     """FAB's datamodel with its writes routed through the verbs (the supported extension point
-    for generated forms): a refusal becomes an exception FAB shows, nothing is committed here."""
+    for generated forms): a refusal becomes an exception FAB shows, nothing is committed here.
+    UUID columns filter by equality only."""
+
+    filter_converter_class = UUIDFilterConverter
+
+    def is_uuid(self, col_name: str) -> bool:
+        column = self.list_columns.get(col_name)
+        return column is not None and isinstance(getattr(column, "type", None), UUIDType)
+
+    def get_filters(self, search_columns=None, search_filters=None):
+        return ColumnFilters(self.filter_converter_class, self, search_columns=search_columns,
+                             search_filters=search_filters)
 
     def add(self, item, commit: bool = True) -> None:
         self._run(records.save_record, item)

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import uuid
 
+
 from flask import request
 from flask_appbuilder.api import ModelRestApi, expose, merge_response_func, rison, safe
 from flask_appbuilder.api.schemas import get_item_schema, get_list_schema
 from flask_appbuilder.const import (API_DESCRIPTION_COLUMNS_RIS_KEY, API_LABEL_COLUMNS_RIS_KEY,
                                     API_LIST_COLUMNS_RIS_KEY, API_LIST_TITLE_RIS_KEY, API_ORDER_COLUMNS_RIS_KEY,
                                     API_SHOW_COLUMNS_RIS_KEY, API_SHOW_TITLE_RIS_KEY)
-from flask_appbuilder.models.filters import Filters
-from flask_appbuilder.models.sqla.filters import FilterEqual, SQLAFilterConverter, get_field_setup_query
 from flask_appbuilder.security.decorators import permission_name, protect
 from marshmallow import ValidationError
-from sqlalchemy import false, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import raiseload
-from sqlalchemy_utils import UUIDType
 
 from app.domain.errors import N_, ConflictError, DomainError, RuleViolation
 from app.extensions import db
@@ -39,48 +37,6 @@ TRIAGE_ACTIONS = ("assign", "create_account", "propose", "ignore", "undo")
 thread_schema = InboundThreadOutSchema()
 message_schema = InboundMessageOutSchema()
 state_schema = InboundThreadStateSchema()
-
-
-class UUIDEqual(FilterEqual):
-    """rison "eq" on a UUID column; a malformed value matches nothing (FAB's text filters would
-    send `uuid ILIKE …` to PostgreSQL and answer 500). Twin of app/views/inbound.py's (api never
-    imports views): both belong in app.web.CrmInterface."""
-
-    def apply(self, query, value):
-        query, field = get_field_setup_query(query, self.model, self.column_name)
-        try:
-            key = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value).strip())
-        except ValueError:
-            return query.filter(false())
-        return query.filter(field == key)
-
-
-class UUIDFilterConverter(SQLAFilterConverter):
-    conversion_table = (("is_uuid", [UUIDEqual]),) + SQLAFilterConverter.conversion_table
-
-
-class ColumnFilters(Filters):
-    """FAB's rison filters take the generic class of an operator ("eq" → FilterEqual) even when
-    the column has its own: use the column's own filter of that operator."""
-
-    def add_filter(self, column_name, filter_class, value):
-        own = next((type(f) for f in self._search_filters.get(column_name, [])
-                    if f.arg_name == getattr(filter_class, "arg_name", None)), filter_class)
-        return super().add_filter(column_name, own, value)
-
-
-class SafeUUIDInterface(CrmInterface):
-    """CrmInterface whose UUID columns filter by equality only (also used by ProjectMemberApi)."""
-
-    filter_converter_class = UUIDFilterConverter
-
-    def is_uuid(self, col_name: str) -> bool:
-        column = self.list_columns.get(col_name)
-        return column is not None and isinstance(getattr(column, "type", None), UUIDType)
-
-    def get_filters(self, search_columns=None, search_filters=None):
-        return ColumnFilters(self.filter_converter_class, self, search_columns=search_columns,
-                             search_filters=search_filters)
 
 
 def _comma_list(name: str) -> list[str]:
@@ -110,7 +66,7 @@ class InboundThreadApi(CrmModelApi):
     created by ingestion and changed only by the triage actions: no POST, PUT or DELETE."""
 
     resource_name = "inbound_threads"
-    datamodel = SafeUUIDInterface(InboundThread)
+    datamodel = CrmInterface(InboundThread)
     class_permission_name = "Triage"
     base_permissions = ["can_read", "can_write"]  # the same set as TriageView and the admin views
     exclude_route_methods = {"post", "put", "delete"}

@@ -3,7 +3,6 @@ from app.web import CrmInterface
 from app.models import Project, ProjectMember
 
 from .base import AuditedRecordApi, CrmModelApi
-from .inbound import SafeUUIDInterface
 
 FIELDS = ["account_id", "name", "status", "pm_user_id", "start_date", "end_date"]
 MEMBER_FIELDS = ["project_id", "user_id", "role"]
@@ -30,7 +29,7 @@ class ProjectMemberApi(CrmModelApi):
     write, Sales read). A user is a member of a project once: again answers 409."""
 
     resource_name = "project_members"
-    datamodel = SafeUUIDInterface(ProjectMember)  # project_id filters by equality (never a 500)
+    datamodel = CrmInterface(ProjectMember)  # project_id filters by equality (never a 500)
     class_permission_name = "Project"
     base_permissions = PROJECT_PERMISSIONS
     list_columns = ["id"] + MEMBER_FIELDS

@@ -72,7 +72,7 @@ def load_demo(request: ChangeRequest, seed: int = 7) -> str:
     users = _user_ids()
     actor = users[0]
     now = datetime.now(timezone.utc)
-    who = ChangeRequest(Actor(actor, may_reopen=True, all_projects=True, all_accounts=True), evidence_refs=[{"type": "note", "text": "ICP assessed in the first call"}],
+    who = ChangeRequest(Actor(actor, may_reopen=True, all_projects=True, all_accounts=True), evidence_refs=[{"type": "note", "text": "Соответствие ICP оценили на первом созвоне"}],
                         at=now - timedelta(days=130))
     accounts = []
     for i, (name, domain, industry, segment) in enumerate(ACCOUNTS):

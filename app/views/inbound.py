@@ -6,15 +6,11 @@ add, edit or delete form. All three share the "Triage" permission (Owner and Sal
 from __future__ import annotations
 
 import json
-import uuid
 
 from flask import url_for
-from flask_appbuilder.models.sqla.filters import FilterEqual, SQLAFilterConverter, get_field_setup_query
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext, lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import false
-from sqlalchemy_utils import UUIDType
 
 from app.models import InboundMessage, InboundThread, InboundThreadEvent
 from app.web import CrmInterface
@@ -45,34 +41,6 @@ ACTION_LABELS = {
     "auto_attached": _l("Attached automatically"),
 }
 PREVIEW = 140
-
-
-class UUIDEqual(FilterEqual):
-    """"Equal to" for a UUID column: a malformed value matches nothing (FAB's text filters would
-    send `uuid ILIKE …` to PostgreSQL, which refuses it). Twin of app/api/inbound.py's (views never
-    import the api): both belong in app.web.CrmInterface."""
-
-    def apply(self, query, value):
-        query, field = get_field_setup_query(query, self.model, self.column_name)
-        try:
-            key = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value).strip())
-        except ValueError:
-            return query.filter(false())
-        return query.filter(field == key)
-
-
-class UUIDFilterConverter(SQLAFilterConverter):
-    conversion_table = (("is_uuid", [UUIDEqual]),) + SQLAFilterConverter.conversion_table
-
-
-class InboundInterface(CrmInterface):
-    """CrmInterface whose UUID columns filter by equality only (a thread id in the list filters)."""
-
-    filter_converter_class = UUIDFilterConverter
-
-    def is_uuid(self, col_name: str) -> bool:
-        column = self.list_columns.get(col_name)
-        return column is not None and isinstance(getattr(column, "type", None), UUIDType)
 
 
 def _choice(value):
@@ -121,7 +89,7 @@ class MessageListWidget(ListWidget):
 class InboundMessageView(CrmModelView):
     """Messages as stored by ingestion (webhooks, imports, backfill): read-only."""
 
-    datamodel = InboundInterface(InboundMessage)
+    datamodel = CrmInterface(InboundMessage)
     class_permission_name = "Triage"
     base_permissions = TRIAGE_PERMISSIONS
     exclude_route_methods = READ_ONLY_ROUTES
@@ -143,7 +111,7 @@ class InboundMessageView(CrmModelView):
 class InboundThreadEventView(CrmModelView):
     """Triage actions on threads (who, when, what it was before): read-only."""
 
-    datamodel = InboundInterface(InboundThreadEvent)
+    datamodel = CrmInterface(InboundThreadEvent)
     class_permission_name = "Triage"
     base_permissions = TRIAGE_PERMISSIONS
     exclude_route_methods = READ_ONLY_ROUTES
@@ -163,7 +131,7 @@ class InboundThreadView(CrmModelView):
     """Threads with their messages (newest first, paged) on the show page: read-only — the triage
     actions are the way to change a thread."""
 
-    datamodel = InboundInterface(InboundThread)
+    datamodel = CrmInterface(InboundThread)
     class_permission_name = "Triage"
     base_permissions = TRIAGE_PERMISSIONS
     exclude_route_methods = READ_ONLY_ROUTES
