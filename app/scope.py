@@ -14,6 +14,7 @@ Requests get theirs from the web layer (a provider registered at start-up); the 
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -121,6 +122,7 @@ def _parent_visible(parent, join, visible):
     return select(parent.id).where(join, visible).correlate_except(parent).exists()
 
 
+@functools.lru_cache(maxsize=256)
 def conditions(scope: Scope) -> dict:
     """The visibility condition of every scoped model under this scope (empty: everything)."""
     if scope.everything:
@@ -154,9 +156,10 @@ def visible(model):
     return conditions(current()).get(model, true())
 
 
-def _criteria(scope: Scope) -> list:
-    return [with_loader_criteria(model, condition, include_aliases=True)
-            for model, condition in conditions(scope).items()]
+@functools.lru_cache(maxsize=256)
+def _criteria(scope: Scope) -> tuple:
+    return tuple(with_loader_criteria(model, condition, include_aliases=True)
+                 for model, condition in conditions(scope).items())
 
 
 SCOPED_MODELS = (Account, Contact, Opportunity, OpportunityEvent, Offer, Project, ProjectMember, ProjectNote,

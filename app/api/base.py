@@ -10,9 +10,12 @@ from flask_appbuilder.const import (API_DESCRIPTION_COLUMNS_RIS_KEY, API_LABEL_C
                                     API_SHOW_COLUMNS_RIS_KEY, API_SHOW_TITLE_RIS_KEY)
 from flask_appbuilder.security.decorators import permission_name, protect
 from marshmallow import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import raiseload
 from werkzeug.exceptions import BadRequest
 
-from app.domain.errors import ConflictError, DomainError, MissingActor, NotFoundError, PermissionDenied
+from app.domain.errors import N_, ConflictError, DomainError, MissingActor, NotFoundError, PermissionDenied, RuleViolation
+from app.extensions import db
 from app.queries.audit import EVENTS_PAGE, record_events
 from app.schemas import AuditEventListSchema, AuditEventSchema
 from app.services import records
@@ -20,6 +23,34 @@ from app.web import change_request, translate
 
 API_PERMISSIONS = {"get_list": "read", "get": "read", "info": "read", "related": "read", "distinct": "read",
                    "events": "read", "post": "write", "put": "write", "delete": "delete"}
+MAX_PAGE_SIZE = 100
+
+
+def comma_list(name: str) -> list[str]:
+    """A plain query filter given as a comma list, possibly repeated (?stage=a,b&stage=c)."""
+    values = []
+    for raw in request.args.getlist(name):
+        values += [v.strip() for v in raw.split(",") if v.strip()]
+    return values
+
+
+def whole_number(name: str, default: int, low: int, high: int | None = None) -> int:
+    """A bounded whole-number query parameter, or a field error on it (answered as 400)."""
+    raw = request.args.get(name)
+    try:
+        value = default if raw is None else int(raw)
+    except ValueError:
+        raise RuleViolation({name: [N_("Must be a whole number.")]}) from None
+    if value < low or (high is not None and value > high):
+        raise RuleViolation({name: [N_("Out of range.")]})
+    return value
+
+
+def paging(default_size: int, page_arg: str = "page", size_arg: str = "page_size") -> tuple[int, int]:
+    """(page from 0, page size from 1 to MAX_PAGE_SIZE) from the query string."""
+    return whole_number(page_arg, 0, 0), whole_number(size_arg, default_size, 1, MAX_PAGE_SIZE)
+
+
 STATUS_OF = ((ConflictError, 409), (NotFoundError, 404), (PermissionDenied, 403), (MissingActor, 401))
 
 
@@ -55,6 +86,22 @@ class CrmModelApi(ModelRestApi):
         if any("Unknown field." in (m if isinstance(m, list) else [m]) for m in messages.values()):
             return self.response(400, message=messages)
         return self.response(422, message=messages)
+
+    def bad_request(self, exc: RuleViolation):
+        """400 with the field messages of a malformed query parameter."""
+        return self.response(400, message=translate(exc.messages))
+
+    def plain_list(self, query, order, dump):
+        """One page of `query` (a SELECT of the model, already filtered) with its total count."""
+        try:
+            page, size = paging(self.page_size)
+        except RuleViolation as exc:
+            return self.bad_request(exc)
+        count = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        rows = list(db.session.scalars(query.options(raiseload("*")).order_by(*order)
+                                       .offset(page * size).limit(size)))
+        return self.response(200, count=count, ids=[str(r.id) for r in rows], page=page, page_size=size,
+                             result=dump(rows))
 
     def write(self, verb, *args):
         """Call a verb (it owns the transaction); a domain refusal becomes its HTTP answer."""
@@ -172,11 +219,9 @@ class AuditedRecordApi(CrmModelApi):
         if self.datamodel.get(pk, self._base_filters) is None:
             return self.response_404()
         try:
-            page, size = int(request.args.get("page", 0)), int(request.args.get("page_size", EVENTS_PAGE))
-        except ValueError:
-            return self.response(400, message={"page": ["Must be a whole number."]})
-        if page < 0 or not 1 <= size <= 100:
-            return self.response(400, message={"page_size": ["page >= 0 and 1 <= page_size <= 100."]})
+            page, size = paging(EVENTS_PAGE)
+        except RuleViolation as exc:
+            return self.bad_request(exc)
         total, rows = record_events(self.audit_entity, pk, page, size, whole_account=self.whole_account)
         return self.response(200, count=total, page=page, page_size=size,
                              result=AuditEventSchema(many=True).dump(rows))

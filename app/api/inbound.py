@@ -29,32 +29,14 @@ from app.services import triage
 from app.web import CrmInterface, change_request, translate
 
 from .account import existing_account_id
-from .base import CrmModelApi
+from .base import CrmModelApi, comma_list, paging
 
 PLAIN_FILTERS = ("status", "source", "account_id", "page", "page_size")
-MESSAGES_PAGE_SIZE, MAX_PAGE_SIZE = 50, 100
+MESSAGES_PAGE_SIZE = 50
 TRIAGE_ACTIONS = ("assign", "create_account", "propose", "ignore", "undo")
 thread_schema = InboundThreadOutSchema()
 message_schema = InboundMessageOutSchema()
 state_schema = InboundThreadStateSchema()
-
-
-def _comma_list(name: str) -> list[str]:
-    values = []
-    for raw in request.args.getlist(name):
-        values += [v.strip() for v in raw.split(",") if v.strip()]
-    return values
-
-
-def _whole_number(name: str, default: int, low: int, high: int | None) -> int:
-    raw = request.args.get(name)
-    try:
-        value = default if raw is None else int(raw)
-    except ValueError:
-        raise RuleViolation({name: [N_("Must be a whole number.")]}) from None
-    if value < low or (high is not None and value > high):
-        raise RuleViolation({name: [N_("Out of range.")]})
-    return value
 
 
 def _thread_state(thread: InboundThread) -> dict:
@@ -128,23 +110,16 @@ class InboundThreadApi(CrmModelApi):
             return self.response(400, message={"q": ["Use either the plain filters or q, not both."]})
         try:
             query = self._plain_query()
-            page = _whole_number("page", 0, 0, None)
-            size = _whole_number("page_size", self.page_size, 1, MAX_PAGE_SIZE)
         except RuleViolation as exc:
-            return self.response(400, message=translate(exc.messages))
-        count = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-        rows = list(db.session.scalars(
-            query.options(raiseload("*"))
-            .order_by(InboundThread.last_message_at.desc().nulls_last(), InboundThread.id)
-            .offset(page * size).limit(size)))
-        return self.response(200, count=count, ids=[str(t.id) for t in rows], page=page, page_size=size,
-                             result=thread_schema.dump(rows, many=True))
+            return self.bad_request(exc)
+        return self.plain_list(query, (InboundThread.last_message_at.desc().nulls_last(), InboundThread.id),
+                               lambda rows: thread_schema.dump(rows, many=True))
 
     def _plain_query(self):
         query = select(InboundThread)
         for name, column, allowed in (("status", InboundThread.status, THREAD_STATUSES),
                                       ("source", InboundThread.source, INBOUND_SOURCES)):
-            values = _comma_list(name)
+            values = comma_list(name)
             if (name in request.args and not values) or any(v not in allowed for v in values):
                 raise RuleViolation({name: [N_("Unknown value.")]})
             if values:
@@ -206,8 +181,7 @@ class InboundThreadApi(CrmModelApi):
         return super().get_headless(pk, **kwargs)
 
     def _messages_page(self) -> tuple[int, int]:
-        return (_whole_number("messages_page", 0, 0, None),
-                _whole_number("messages_page_size", MESSAGES_PAGE_SIZE, 1, MAX_PAGE_SIZE))
+        return paging(MESSAGES_PAGE_SIZE, "messages_page", "messages_page_size")
 
     def pre_get(self, data: dict) -> None:
         thread = db.session.get(InboundThread, data["id"])

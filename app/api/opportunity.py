@@ -10,8 +10,7 @@ from flask_appbuilder.const import (API_DESCRIPTION_COLUMNS_RIS_KEY, API_LABEL_C
 from app.web import CrmInterface
 from flask_appbuilder.security.decorators import permission_name, protect
 from marshmallow import ValidationError
-from sqlalchemy import func, select
-from sqlalchemy.orm import raiseload
+from sqlalchemy import select
 
 from app.domain.errors import N_, RuleViolation
 from app.extensions import db
@@ -21,7 +20,7 @@ from app.models.choices import OPPORTUNITY_STATUSES, STAGES
 from app.services import opportunities as service
 from app.web import change_request, request_actor
 
-from .base import CrmModelApi
+from .base import CrmModelApi, comma_list
 from app.schemas import (AcceptSchema, ErrorSchema, EventSchema, NoteSchema, OpportunityCreateSchema, OpportunityListSchema,
                       OpportunityOutSchema, OpportunityPatchSchema, OpportunityWriteResultSchema)
 
@@ -37,13 +36,6 @@ def _owner_changes(data: dict) -> dict:
         owner = data.pop("owner")
         data["owner_user_id"] = None if owner is None else service.resolve_user_id(owner, request_actor().id)
     return data
-
-
-def _comma_list(name: str) -> list[str]:
-    values = []
-    for raw in request.args.getlist(name):
-        values += [v.strip() for v in raw.split(",") if v.strip()]
-    return values
 
 
 class OpportunityApi(CrmModelApi):
@@ -275,30 +267,20 @@ class OpportunityApi(CrmModelApi):
             return self.get_list_headless(**kwargs)
         try:
             query = self._plain_query()
-            page = int(request.args.get("page", 0))
-            size = int(request.args.get("page_size", self.page_size))
         except RuleViolation as exc:
-            return self.response(400, message=exc.messages)
-        except ValueError:
-            return self.response(400, message={"page": ["Must be a whole number."]})
-        if page < 0 or not 1 <= size <= 100:
-            return self.response(400, message={"page_size": ["page >= 0 and 1 <= page_size <= 100."]})
-        count = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-        rows = list(db.session.scalars(
-            query.options(raiseload("*")).order_by(Opportunity.next_step_due_at.asc().nulls_last(), Opportunity.id)
-            .offset(page * size).limit(size)))
-        return self.response(200, count=count, ids=[str(o.id) for o in rows], page=page, page_size=size,
-                             result=[out_schema.dump(o) for o in rows])
+            return self.bad_request(exc)
+        return self.plain_list(query, (Opportunity.next_step_due_at.asc().nulls_last(), Opportunity.id),
+                               lambda rows: out_schema.dump(rows, many=True))
 
     def _plain_query(self):
         query = select(Opportunity)
-        owners = _comma_list("owner")
+        owners = comma_list("owner")
         if owners:
             actor = request_actor().id
             query = query.where(Opportunity.owner_user_id.in_([int(o) if o.isdigit() else service.resolve_user_id(o, actor) for o in owners]))
         for name, column, allowed in (("status", Opportunity.status, OPPORTUNITY_STATUSES),
                                       ("stage", Opportunity.stage, STAGES)):
-            values = _comma_list(name)
+            values = comma_list(name)
             if values:
                 if any(v not in allowed for v in values):
                     raise RuleViolation({name: [N_("Unknown value.")]})

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, literal, or_, select, union_all
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.domain.errors import N_, NotFoundError
+from app.queries import timeline as timelines
 from app.queries.conditions import next_step_overdue
 from app import scope
 from app.domain.health import HealthSignals, health_label, health_score
@@ -131,36 +132,13 @@ def account_page(account_id, timeline_page: int = 0, now: datetime | None = None
 def timeline(account_id, page: int = 0) -> tuple[int, list[dict]]:
     """Audit events of its deals and of its records, notes and inbound messages of an account,
     newest first, paged."""
-    events = (select(literal("event").label("kind"), OpportunityEvent.id.label("id"),
-                     OpportunityEvent.created_at.label("at"))
-              .join(Opportunity, Opportunity.id == OpportunityEvent.opportunity_id)
-              .where(Opportunity.account_id == account_id))
-    messages = (select(literal("message").label("kind"), InboundMessage.id.label("id"), InboundMessage.sent_at.label("at"))
-                .join(InboundThread, InboundThread.id == InboundMessage.thread_id)
-                .where(InboundThread.account_id == account_id, InboundMessage.private.is_(False)))
-    records = (select(literal("record").label("kind"), AuditEvent.id.label("id"), AuditEvent.created_at.label("at"))
-               .where(AuditEvent.account_id == account_id))
-    both = union_all(events, messages, records).subquery()
-    total = db.session.scalar(select(func.count()).select_from(both))
-    rows = db.session.execute(select(both.c.kind, both.c.id).order_by(both.c.at.desc(), both.c.id)
-                              .offset(page * TIMELINE_PAGE).limit(TIMELINE_PAGE)).all()
-    event_ids = [r.id for r in rows if r.kind == "event"]
-    message_ids = [r.id for r in rows if r.kind == "message"]
-    record_ids = [r.id for r in rows if r.kind == "record"]
-    found = {}
-    if record_ids:
-        for a in db.session.scalars(select(AuditEvent).where(AuditEvent.id.in_(record_ids))
-                                    .options(joinedload(AuditEvent.actor))):
-            found[a.id] = {"kind": "record", "at": a.created_at, "item": a}
-    if event_ids:
-        for e in db.session.scalars(select(OpportunityEvent).where(OpportunityEvent.id.in_(event_ids))
-                                    .options(joinedload(OpportunityEvent.opportunity), joinedload(OpportunityEvent.actor))):
-            found[e.id] = {"kind": "event", "at": e.created_at, "item": e}
-    if message_ids:
-        for m in db.session.scalars(select(InboundMessage).where(InboundMessage.id.in_(message_ids))
-                                    .options(joinedload(InboundMessage.thread))):
-            found[m.id] = {"kind": "message", "at": m.sent_at, "item": m}
-    return total, [found[r.id] for r in rows if r.id in found]
+    return timelines.page([
+        timelines.source("event", Opportunity.account_id == account_id,
+                         join=(Opportunity, Opportunity.id == OpportunityEvent.opportunity_id)),
+        timelines.source("message", InboundThread.account_id == account_id, InboundMessage.private.is_(False),
+                         join=(InboundThread, InboundThread.id == InboundMessage.thread_id)),
+        timelines.source("record", AuditEvent.account_id == account_id),
+    ], page, TIMELINE_PAGE)
 
 
 def unique_evidence(history) -> list[tuple[object, dict]]:

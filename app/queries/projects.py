@@ -6,7 +6,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import func, literal, select
+
+from app.queries import timeline as timelines
 from sqlalchemy.orm import contains_eager, joinedload
 
 from app.domain.errors import N_, NotFoundError
@@ -109,41 +111,14 @@ def project_page(project_id, timeline_page: int = 0, with_users: bool = False) -
 def timeline(project_id, page: int = 0) -> tuple[int, list[dict]]:
     """The project's record audit rows (the project, its members), its deals' events, its notes and
     its threads' client messages, newest first, paged."""
-    records = (select(literal("record").label("kind"), AuditEvent.id.label("id"), AuditEvent.created_at.label("at"))
-               .where(AuditEvent.project_id == project_id))
-    events = (select(literal("event").label("kind"), OpportunityEvent.id.label("id"),
-                     OpportunityEvent.created_at.label("at"))
-              .join(Opportunity, Opportunity.id == OpportunityEvent.opportunity_id)
-              .where(Opportunity.project_id == project_id))
-    notes = (select(literal("note").label("kind"), ProjectNote.id.label("id"), ProjectNote.created_at.label("at"))
-             .where(ProjectNote.project_id == project_id))
-    messages = (select(literal("message").label("kind"), InboundMessage.id.label("id"), InboundMessage.sent_at.label("at"))
-                .join(InboundThread, InboundThread.id == InboundMessage.thread_id)
-                .where(InboundThread.project_id == project_id, InboundMessage.private.is_(False)))
-    every = union_all(records, events, notes, messages).subquery()
-    total = db.session.scalar(select(func.count()).select_from(every))
-    rows = db.session.execute(select(every.c.kind, every.c.id).order_by(every.c.at.desc(), every.c.id)
-                              .offset(page * TIMELINE_PAGE).limit(TIMELINE_PAGE)).all()
-    wanted: dict[str, list] = {}
-    for row in rows:
-        wanted.setdefault(row.kind, []).append(row.id)
-    found: dict = {}
-    if wanted.get("record"):
-        for a in db.session.scalars(select(AuditEvent).where(AuditEvent.id.in_(wanted["record"]))
-                                    .options(joinedload(AuditEvent.actor))):
-            found[a.id] = {"kind": "record", "at": a.created_at, "item": a}
-    if wanted.get("event"):
-        for e in db.session.scalars(select(OpportunityEvent).where(OpportunityEvent.id.in_(wanted["event"]))
-                                    .options(joinedload(OpportunityEvent.opportunity), joinedload(OpportunityEvent.actor))):
-            found[e.id] = {"kind": "event", "at": e.created_at, "item": e}
-    if wanted.get("note"):
-        for n in db.session.scalars(select(ProjectNote).where(ProjectNote.id.in_(wanted["note"]))):
-            found[n.id] = {"kind": "note", "at": n.created_at, "item": n}
-    if wanted.get("message"):
-        for m in db.session.scalars(select(InboundMessage).where(InboundMessage.id.in_(wanted["message"]))
-                                    .options(joinedload(InboundMessage.thread))):
-            found[m.id] = {"kind": "message", "at": m.sent_at, "item": m}
-    return total, [found[r.id] for r in rows if r.id in found]
+    return timelines.page([
+        timelines.source("record", AuditEvent.project_id == project_id),
+        timelines.source("event", Opportunity.project_id == project_id,
+                         join=(Opportunity, Opportunity.id == OpportunityEvent.opportunity_id)),
+        timelines.source("note", ProjectNote.project_id == project_id),
+        timelines.source("message", InboundThread.project_id == project_id, InboundMessage.private.is_(False),
+                         join=(InboundThread, InboundThread.id == InboundMessage.thread_id)),
+    ], page, TIMELINE_PAGE)
 
 
 def _user_names(items: list[dict]) -> dict[int, str]:

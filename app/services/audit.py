@@ -7,8 +7,10 @@ the audit rows to the same flush. A write outside any verb (no change request) i
 """
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import MANYTOONE, Session
 
 from app.domain.errors import ConflictError, MissingActor, N_, PermissionDenied, RuleViolation
 from app.domain.fields import TRACKED_FIELDS
@@ -24,7 +26,6 @@ from .context import ChangeRequest, current_request
 from .evidence import check_message_refs
 
 WRITTEN_EVENTS = "crm_written_events"  # session.info key: audit rows added since the last take
-_RELATION_OF = {"account_id": "account", "owner_user_id": "owner"}
 STATE_FIELDS = TRACKED_FIELDS + CLOCK_FIELDS
 NO_ACTOR = N_("A change of an opportunity needs an actor (log in, or pass --as USER).")
 NO_RECORD_ACTOR = N_("A change needs an actor (log in, or pass --as USER).")
@@ -41,33 +42,34 @@ def install() -> None:
         event.listen(Session, "before_flush", _before_flush)
 
 
-def _value(opp: Opportunity, name: str):
-    """A field after this change: a foreign key set as a column wins over its (stale) relation; a
-    relation set by a form wins over its column."""
-    rel = _RELATION_OF.get(name)
-    state = inspect(opp)
-    if rel and not state.attrs[name].history.has_changes() and getattr(opp, rel) is not None:
-        return getattr(opp, rel).id
-    return getattr(opp, name)
+@functools.cache
+def _relation_of(model, name: str) -> str | None:
+    """The many-to-one relation a foreign-key column is also set through (forms set relations)."""
+    return next((rel.key for rel in inspect(model).relationships
+                 if rel.direction is MANYTOONE and any(c.key == name for c in rel.local_columns)), None)
 
 
-def _old_value(opp: Opportunity, name: str):
-    state = inspect(opp)
-    rel = _RELATION_OF.get(name)
-    if rel:
-        hist = state.attrs[rel].history
+def _field_value(obj, name: str, old: bool):
+    """A field before or after this change. A foreign key may be set as a column (REST) or
+    through its relation (forms): whichever this change touched wins over the stale other."""
+    state = inspect(obj)
+    relation = _relation_of(type(obj), name)
+    if old:
+        hist = state.attrs[name].history
         if hist.deleted:
-            return hist.deleted[0].id if hist.deleted[0] is not None else None
-    hist = state.attrs[name].history
-    if hist.deleted:
-        return hist.deleted[0]
-    return hist.unchanged[0] if hist.unchanged else getattr(opp, name)
+            return hist.deleted[0]
+        if relation and state.attrs[relation].history.deleted:
+            previous = state.attrs[relation].history.deleted[0]
+            return previous.id if previous is not None else None
+        return hist.unchanged[0] if hist.unchanged else getattr(obj, name)
+    if relation and not state.attrs[name].history.has_changes() and getattr(obj, relation) is not None:
+        return getattr(obj, relation).id
+    return getattr(obj, name)
 
 
 def state_of(opp: Opportunity, old: bool = False) -> dict:
     """The deal's tracked fields and stage clock as a plain mapping (before or after this change)."""
-    get = _old_value if old else _value
-    return {name: get(opp, name) for name in STATE_FIELDS}
+    return {name: _field_value(opp, name, old) for name in STATE_FIELDS}
 
 
 def _explicit(opp: Opportunity) -> set[str]:
@@ -85,10 +87,10 @@ def _audit(session: Session, opp: Opportunity, old: dict | None, request: Change
                       now=request.now())
     if decision.errors:
         raise RuleViolation(decision.errors)
-    _check_project(session, decision.values, old)
+    check_project(session, decision.values, old)
     check_message_refs(session, refs)
     for name in STATE_FIELDS:
-        if name not in _RELATION_OF and decision.values.get(name) != getattr(opp, name):
+        if _relation_of(Opportunity, name) is None and decision.values.get(name) != getattr(opp, name):
             setattr(opp, name, decision.values.get(name))
     for event_type, old_value, new_value in decision.events:
         audit_row = OpportunityEvent(
@@ -106,7 +108,7 @@ def _audit(session: Session, opp: Opportunity, old: dict | None, request: Change
             opp.account.last_touch_at = touched
 
 
-def _check_project(session: Session, new: dict, old: dict | None) -> None:
+def check_project(session: Session, new: dict, old: dict | None) -> None:
     """A deal inside a project belongs to the project's account and is owned by one of its members
     (a project the actor cannot see does not exist for them)."""
     project_id = new.get("project_id")
@@ -183,24 +185,6 @@ def _before_flush(session: Session, flush_context, instances) -> None:
             _audit_record(session, obj, "deleted")
 
 
-def _field_value(obj, name: str, old: bool):
-    """A record's field before or after this change; a foreign key set through its relation too."""
-    state = inspect(obj)
-    relation = name[:-3] if name.endswith("_id") and name[:-3] in state.mapper.relationships else None
-    if old:
-        hist = state.attrs[name].history
-        if hist.deleted:
-            return hist.deleted[0]
-        if relation and state.attrs[relation].history.deleted:
-            previous = state.attrs[relation].history.deleted[0]
-            return previous.id if previous is not None else None
-        return hist.unchanged[0] if hist.unchanged else getattr(obj, name)
-    value = getattr(obj, name)
-    if relation and not state.attrs[name].history.has_changes() and getattr(obj, relation) is not None:
-        return getattr(obj, relation).id
-    return value
-
-
 def _audit_record(session: Session, obj, action: str) -> None:
     """One audit row for a create, change or delete of an audited record, in the same flush, with
     the request's actor and evidence (the system's own writes have no actor)."""
@@ -239,5 +223,5 @@ def _require_request_and_audit(session: Session, opp: Opportunity, created: bool
         for name, value in creation_defaults({"stage": opp.stage, "currency": opp.currency},
                                              settings().default_currency).items():
             setattr(opp, name, value)
-    old = None if created else {**state_of(opp, old=True), "version": _old_value(opp, "version")}
+    old = None if created else {**state_of(opp, old=True), "version": _field_value(opp, "version", old=True)}
     _audit(session, opp, old, request)

@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models import Account, Opportunity, OpportunityEvent, User
 from app.settings import current as settings
 
-from .audit import NO_ACTOR, _check_project as check_project, state_of, take_written_events
+from .audit import NO_ACTOR, check_project, state_of, take_written_events
 from .context import ChangeRequest
 from .evidence import check_message_refs
 from .transaction import transaction
