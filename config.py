@@ -59,10 +59,12 @@ FAB_ROLES_DEFAULT = {
         ("Board|AccountPage|OpportunityPage|Triage|Dashboard|Metrics|StallReport", ".*"),
         ("Opportunity", "can_reopen"),
         ("TeamMetrics|AllProjects|AllAccounts", "can_read"),
+        ("AllOwners", "can_write"),
         ("Accounts|Client accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|Record changes|CRM|Board|Triage|Dashboard|Why deals stall|Reports", "menu_access"),
         (INBOUND_MENUS, "menu_access"),
         ("MenuApi", "can_get"),
         ("UserInfoEditView|ResetMyPasswordView", ".*"),
+        ("UserDBModelView", "can_userinfo|can_userinfoedit|can_resetmypassword"),  # their own profile page
     ),
     # Sales: create and edit accounts, contacts, opportunities; no deletes.
     "Sales": _role(
@@ -75,6 +77,7 @@ FAB_ROLES_DEFAULT = {
         (INBOUND_MENUS, "menu_access"),
         ("MenuApi", "can_get"),
         ("UserInfoEditView|ResetMyPasswordView", ".*"),
+        ("UserDBModelView", "can_userinfo|can_userinfoedit|can_resetmypassword"),  # their own profile page
     ),
     # PM: read accounts, contacts, opportunities; create and edit projects; add notes.
     "PM": _role(
@@ -84,6 +87,7 @@ FAB_ROLES_DEFAULT = {
         ("Accounts|Client accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|Record changes|CRM|Board", "menu_access"),
         ("MenuApi", "can_get"),
         ("UserInfoEditView|ResetMyPasswordView", ".*"),
+        ("UserDBModelView", "can_userinfo|can_userinfoedit|can_resetmypassword"),  # their own profile page
     ),
 }
 
@@ -100,6 +104,9 @@ class Config:
         self.CRM_ADMIN_PASSWORD = os.environ.get("CRM_ADMIN_PASSWORD") or None
         self.CRM_ADMIN_EMAIL = os.environ.get("CRM_ADMIN_EMAIL", "admin@studio.local")
         self.CRM_DEFAULT_CURRENCY = os.environ.get("CRM_DEFAULT_CURRENCY", "RUB").upper()
+        # the studio's time zone: times are shown and typed in it unless a user chose their own
+        self.CRM_TIMEZONE = os.environ.get("CRM_TIMEZONE", "Europe/Moscow")
+        self.BABEL_DEFAULT_TIMEZONE = self.CRM_TIMEZONE
         self.CHATWOOT_WEBHOOK_SECRET = os.environ.get("CHATWOOT_WEBHOOK_SECRET") or None
         self.TELEGRAM_WEBHOOK_SECRET = os.environ.get("TELEGRAM_WEBHOOK_SECRET") or None
         self.CRM_STAGE_OVERRIDES: dict = {}

@@ -28,21 +28,26 @@ def create_app(**overrides) -> Flask:
     from .security import CrmSecurityManager
     from . import scope
     from .services import audit
-    from .web import request_scope
+    from . import schemas
+    from .web import local_now, request_scope
     from .views import register_views
     from .views.dashboard import CrmIndexView
 
     audit.install()
     scope.install()
     scope.set_request_provider(request_scope)
+    schemas.set_clock(local_now)
     with app.app_context():
         appbuilder = AppBuilder(security_manager_class=CrmSecurityManager, update_perms=False, indexview=CrmIndexView)
         appbuilder.init_app(app, db.session)
         register_views(appbuilder)
         _api_locale(app, appbuilder)
 
+    from . import errors
     from .cli import crm
     from .webhooks import bp as webhooks
+
+    errors.install(app)
 
     app.register_blueprint(webhooks)
     csrf.exempt(webhooks)
@@ -80,5 +85,8 @@ def _api_locale(app: Flask, appbuilder) -> None:
             return request.accept_languages.best_match(list(app.config["LANGUAGES"])) or "en"
         return pages_locale()
 
+    from .web import request_timezone_name
+
     with app.app_context():
         get_babel(app).locale_selector = select_locale
+        get_babel(app).timezone_selector = request_timezone_name

@@ -10,6 +10,23 @@ from app.domain.ranges import RANGES
 from app.models.types import utcnow
 from app.models.choices import FORECAST_CATEGORIES, OPPORTUNITY_STATUSES, STAGES
 
+_clock = utcnow  # the viewer's "now" ("today" is their local day); the web layer sets it
+
+
+def set_clock(clock) -> None:
+    """Where "now" comes from for verdicts such as next_step_state (create_app passes the request
+    viewer's local time)."""
+    global _clock
+    _clock = clock
+
+
+class OffsetDateTime(fields.AwareDateTime):
+    """ISO 8601 with an offset (any zone; stored in UTC). A time without an offset is refused:
+    the server cannot know which zone a script meant."""
+
+    default_error_messages = {"invalid_awareness": "Give the offset too, e.g. 2026-12-01T14:00:00+03:00 or …Z."}
+
+
 class UTCDateTime(fields.DateTime):
     """ISO 8601 with an offset; SQLite's naive values are read as UTC."""
 
@@ -40,7 +57,7 @@ class OpportunityChangeFields(Schema):
     probability = fields.Decimal(allow_none=True, validate=in_range("probability"), as_string=True)
     forecast_category = fields.String(validate=validate.OneOf(FORECAST_CATEGORIES))
     next_step_text = fields.String(allow_none=True, validate=validate.Length(max=2000))
-    next_step_due_at = fields.AwareDateTime(allow_none=True, default_timezone=timezone.utc)
+    next_step_due_at = OffsetDateTime(allow_none=True)
     lost_reason = fields.String(allow_none=True, validate=validate.Length(max=2000))
     discount_percent = fields.Decimal(allow_none=True, validate=in_range("discount_percent"), as_string=True)
     close_date_target = fields.Date(allow_none=True)
@@ -77,7 +94,7 @@ class AcceptSchema(Schema):
     currency = fields.String(validate=CURRENCY)
     owner = fields.Raw(allow_none=True, metadata={"description": "user id, username or 'me'"})
     next_step_text = fields.String(allow_none=True, validate=validate.Length(max=2000))
-    next_step_due_at = fields.AwareDateTime(allow_none=True, default_timezone=timezone.utc)
+    next_step_due_at = OffsetDateTime(allow_none=True)
 
 
 class NoteSchema(Schema):
@@ -125,7 +142,7 @@ class OpportunityOutSchema(Schema):
     version = fields.Integer()
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
-    next_step_state = fields.Function(lambda o: next_step_state(o.next_step_due_at, utcnow(), o.status),
+    next_step_state = fields.Function(lambda o: next_step_state(o.next_step_due_at, _clock(), o.status),
                                       metadata={"description": "the server's verdict: none, overdue, today, "
                                                                "future or closed"})
 

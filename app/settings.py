@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from app.domain.localtime import DEFAULT_ZONE, valid_zone
 from app.domain.stages import StageTable
 
 
@@ -17,13 +18,21 @@ class Settings:
     default_currency: str = "RUB"
     no_touch_days: int = 21
     rotting_days: Mapping[str, int] = field(default_factory=dict)
+    timezone: str = DEFAULT_ZONE  # the studio's zone: users who chose none see and type times in it
 
     @classmethod
     def from_config(cls, config: Mapping) -> "Settings":
         return cls(stages=StageTable.from_overrides(config.get("CRM_STAGE_OVERRIDES") or None),
                    default_currency=str(config.get("CRM_DEFAULT_CURRENCY") or "RUB").upper(),
                    no_touch_days=int(config.get("CRM_NO_TOUCH_DAYS", 21)),
-                   rotting_days=dict(config.get("CRM_ROTTING_DAYS") or {}))
+                   rotting_days=dict(config.get("CRM_ROTTING_DAYS") or {}),
+                   timezone=_zone(config.get("CRM_TIMEZONE") or DEFAULT_ZONE))
+
+
+def _zone(name: str) -> str:
+    if not valid_zone(name):
+        raise ValueError(f"CRM_TIMEZONE={name!r} is not a time zone (e.g. Europe/Moscow)")
+    return name
 
 
 _settings = Settings()

@@ -4,6 +4,7 @@ writes go through the verbs. Entry points never open a transaction or commit."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from flask import current_app, g, has_request_context
 from flask_appbuilder.models.filters import Filters
@@ -13,11 +14,13 @@ from sqlalchemy import false
 from sqlalchemy_utils import UUIDType
 from flask_babel import gettext
 
+from app.domain import localtime
 from app.domain.errors import DomainError
+from app.domain.localtime import valid_zone
 from app.extensions import db
 from app.domain.evidence import parse_evidence_text
 from app.security import actor_for
-from app import scope
+from app import scope, settings
 from app.services import records
 from app.services.context import ChangeRequest
 
@@ -53,6 +56,23 @@ def request_scope():
     with db.session.no_autoflush:
         g.crm_scope = scope.scope_for(db.session, actor.id, actor.all_projects, actor.all_accounts)
     return g.crm_scope
+
+
+def request_timezone_name() -> str:
+    """The viewer's zone: their own choice, else the studio's (CRM_TIMEZONE)."""
+    user = g.get("user") if has_request_context() else None
+    chosen = getattr(user, "timezone", None) if user is not None and getattr(user, "is_authenticated", False) else None
+    return chosen if valid_zone(chosen) else settings.current().timezone
+
+
+def request_timezone():
+    """The viewer's zone as a tzinfo: dates are shown, typed and counted ("today") in it."""
+    return localtime.zone(request_timezone_name(), settings.current().timezone)
+
+
+def local_now():
+    """Now in the viewer's zone (an aware time: comparisons stay exact, .date() is their today)."""
+    return datetime.now(request_timezone())
 
 
 def change_request(values=None, **more) -> ChangeRequest:

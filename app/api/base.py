@@ -14,10 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import raiseload
 from werkzeug.exceptions import BadRequest
 
+from app import errors
 from app.domain.errors import N_, ConflictError, DomainError, MissingActor, NotFoundError, PermissionDenied, RuleViolation
 from app.extensions import db
 from app.queries.audit import EVENTS_PAGE, record_events
-from app.schemas import AuditEventListSchema, AuditEventSchema
+from app.schemas import AuditEventListSchema, AuditEventSchema, OffsetDateTime
 from app.services import records
 from app.web import change_request, translate
 
@@ -51,10 +52,22 @@ def paging(default_size: int, page_arg: str = "page", size_arg: str = "page_size
     return whole_number(page_arg, 0, 0), whole_number(size_arg, default_size, 1, MAX_PAGE_SIZE)
 
 
+MALFORMED = ("Unknown field.", "Not a valid datetime.", OffsetDateTime.default_error_messages["invalid_awareness"])
 STATUS_OF = ((ConflictError, 409), (NotFoundError, 404), (PermissionDenied, 403), (MissingActor, 401))
 
 
-class CrmModelApi(ModelRestApi):
+class TranslatedRefusals:
+    """FAB's own 403 ("Forbidden", a missing permission) and 404 ("Not found") in the request's
+    language with the app's wording (app/errors.py), as `{"message": …}` like every other answer."""
+
+    def response_403(self):
+        return self.response(403, message=errors.message(403))
+
+    def response_404(self):
+        return self.response(404, message=errors.message(404))
+
+
+class CrmModelApi(TranslatedRefusals, ModelRestApi):
     """ModelRestApi with UUID keys and 4xx (never 500, never SQL) for client errors."""
 
     allow_browser_login = True  # the board calls the API with the session cookie + X-CSRFToken
@@ -81,9 +94,10 @@ class CrmModelApi(ModelRestApi):
         return body
 
     def schema_error(self, err: ValidationError):
-        """Unknown fields are a malformed request (400); invalid values are 422."""
+        """Unknown fields and unreadable date-times (a time without its offset) are a malformed
+        request (400); invalid values are 422."""
         messages = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
-        if any("Unknown field." in (m if isinstance(m, list) else [m]) for m in messages.values()):
+        if any(set(MALFORMED) & set(m if isinstance(m, list) else [m]) for m in messages.values()):
             return self.response(400, message=messages)
         return self.response(422, message=messages)
 

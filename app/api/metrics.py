@@ -7,8 +7,9 @@ from flask import request
 from flask_appbuilder.api import BaseApi, expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
 
+from app.api.base import TranslatedRefusals
 from app.queries import metrics
-from app.web import metric_owner_ids, request_actor
+from app.web import local_now, metric_owner_ids, request_actor
 
 PARAMETERS = """
           parameters:
@@ -17,7 +18,7 @@ PARAMETERS = """
           - {in: query, name: owner, schema: {type: string}, description: "user id or me (Sales: always themselves)"}"""
 
 
-class MetricsApi(BaseApi):
+class MetricsApi(TranslatedRefusals, BaseApi):
     resource_name = "metrics"
     class_permission_name = "Metrics"
     method_permission_name = {"pipeline": "read", "aging": "read", "win_rate": "read", "sla": "read"}
@@ -25,7 +26,8 @@ class MetricsApi(BaseApi):
     allow_browser_login = True
 
     def _filters(self):
-        today = metrics.utcnow().date()
+        now = local_now()
+        today = now.date()
         try:
             start = date.fromisoformat(request.args["from"]) if request.args.get("from") else today - timedelta(days=89)
             end = date.fromisoformat(request.args["to"]) if request.args.get("to") else today
@@ -36,7 +38,7 @@ class MetricsApi(BaseApi):
         owner = request.args.get("owner", "")
         if owner and not owner.isdigit() and owner != "me" and request_actor().sees_everyone:
             return None, self.response(400, message={"owner": ["A user id or me."]})
-        return metrics.MetricFilters(start=start, end=end, owner_ids=metric_owner_ids(owner)), None
+        return metrics.MetricFilters(start=start, end=end, owner_ids=metric_owner_ids(owner), now=now), None
 
     def _answer(self, compute):
         f, error = self._filters()

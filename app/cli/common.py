@@ -34,6 +34,24 @@ def resolve_actor(username: str | None):
     return actor_for(sm, user)
 
 
+def local_to_iso(text: str, username: str | None) -> str:
+    """A date-time typed on the command line: without an offset it is read in the --as user's
+    zone (else the studio's CRM_TIMEZONE); returned as ISO 8601 with its UTC offset."""
+    from datetime import datetime
+
+    from app import settings
+    from app.domain.localtime import from_local, zone
+
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text  # the schema names the field and the expected form
+    if value.tzinfo is not None:
+        return text
+    user = current_app.appbuilder.sm.find_user(username=username) if username else None
+    return from_local(value, zone(getattr(user, "timezone", None), settings.current().timezone)).isoformat()
+
+
 @contextmanager
 def acting(username: str | None):
     """Run a command as the --as user (their permissions and read scope), or as the system."""

@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 
 from app.domain.errors import DomainError
 
-from .common import acting, actor_option, crm, fail
+from .common import acting, actor_option, crm, fail, local_to_iso
 
 
 @crm.command("demo")
@@ -45,6 +45,8 @@ def opportunity_update(opportunity_id, assignments, evidence_url, evidence_note,
             raise click.BadParameter(f"'{item}' is not FIELD=VALUE", param_hint="--set")
         key, value = item.split("=", 1)
         raw[key.strip()] = None if value == "" else value
+    if raw.get("next_step_due_at"):  # a time without an offset is the --as user's local time
+        raw["next_step_due_at"] = local_to_iso(raw["next_step_due_at"], as_user)
     try:
         changes = OpportunityPatchSchema().load(raw)
     except ValidationError as err:

@@ -2,13 +2,11 @@
 browser shows the server's verdict (the API's `next_step_state`) instead of recomputing it."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
+
+from .localtime import as_utc as _aware
 
 NO_DUE_DATE, OVERDUE, DUE_TODAY, LATER, CLOSED = "none", "overdue", "today", "future", "closed"
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
 
 def is_overdue(due: datetime | None, now: datetime) -> bool:
@@ -24,11 +22,13 @@ def days_overdue(due: datetime | None, now: datetime) -> int:
 
 def next_step_state(due: datetime | None, now: datetime, status: str = "open") -> str:
     """closed for a won or lost deal; none without a due date; overdue once past; today when due
-    later today (UTC); else future."""
+    later on the viewer's local day (`now` carries the viewer's zone; a naive `now` is UTC); else
+    future."""
     if status != "open":
         return CLOSED
     if due is None:
         return NO_DUE_DATE
     if is_overdue(due, now):
         return OVERDUE
-    return DUE_TODAY if _aware(due).date() == now.date() else LATER
+    now = now if now.tzinfo else _aware(now)  # keeps the viewer's zone
+    return DUE_TODAY if _aware(due).astimezone(now.tzinfo).date() == now.date() else LATER

@@ -1,5 +1,5 @@
 """All entity models; importing this package registers them on flask_appbuilder.Model.metadata."""
-from flask_appbuilder.security.sqla.models import User  # noqa: F401  (ab_* tables on the same metadata)
+from .user import User  # FAB's user (ab_* tables on the same metadata) with the CRM's time zone
 
 from .account import Account
 from .audit import AuditEvent

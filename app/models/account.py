@@ -61,3 +61,8 @@ Index(
     "uq_accounts_domain_lower", func.lower(Account.domain), unique=True,
     postgresql_where=Account.domain.isnot(None), sqlite_where=Account.domain.isnot(None),
 )
+# The searches (ILIKE '%…%', app.queries.conditions.contains): trigram indexes on PostgreSQL only.
+Index("ix_accounts_name_trgm", Account.name, postgresql_using="gin",
+      postgresql_ops={"name": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+Index("ix_accounts_domain_trgm", Account.domain, postgresql_using="gin",
+      postgresql_ops={"domain": "gin_trgm_ops"}).ddl_if(dialect="postgresql")

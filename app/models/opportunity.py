@@ -70,3 +70,8 @@ class Opportunity(UUIDPk, Timestamps, Model):
 
     def __repr__(self) -> str:
         return self.name or ""
+
+
+# The board search and the deal lookup (ILIKE '%…%'): a trigram index on PostgreSQL only.
+Index("ix_opportunities_name_trgm", Opportunity.name, postgresql_using="gin",
+      postgresql_ops={"name": "gin_trgm_ops"}).ddl_if(dialect="postgresql")

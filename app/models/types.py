@@ -30,8 +30,4 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes: read them as UTC so they compare with aware ones."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
+from app.domain.localtime import as_utc  # noqa: E402,F401  (SQLite's naive values read as UTC)

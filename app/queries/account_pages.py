@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, func, literal, select
 from sqlalchemy.orm import joinedload
 
 from app.domain.errors import N_, NotFoundError
 from app.queries import timeline as timelines
-from app.queries.conditions import next_step_overdue
+from app.queries.inbox import messages_by_id
+from app.queries.conditions import contains, next_step_overdue
 from app import scope
 from app.domain.health import HealthSignals, health_label, health_score
 from app.extensions import db
@@ -85,8 +86,7 @@ def account_rows(f: AccountFilters, page: int = 0, now: datetime | None = None) 
     if f.owner_id:
         where.append(Account.owner_user_id == f.owner_id)
     if f.search:
-        like = f"%{f.search.strip().lower()}%"
-        where.append(or_(func.lower(Account.name).like(like), func.lower(Account.domain).like(like)))
+        where.append(contains(f.search, Account.name, Account.domain))
     total = db.session.scalar(select(func.count()).select_from(Account).where(*where))
     order = {"last_touch": (Account.last_touch_at.desc().nulls_last(), Account.name),
              "open_sum": (open_sum.desc(), Account.name)}.get(f.order, (func.lower(Account.name), Account.id))
@@ -162,16 +162,12 @@ def opportunity_page(opp_id, now: datetime | None = None) -> dict:
                                  .options(joinedload(OpportunityEvent.actor))
                                  .order_by(OpportunityEvent.created_at.desc(), OpportunityEvent.id)).all()
     evidence = unique_evidence(history)
-    message_ids = []
-    for _, ref in evidence:
-        if ref.get("type") == "message":
-            try:
-                message_ids.append(uuid.UUID(str(ref["id"])))
-            except ValueError:
-                continue
-    messages = {}
-    if message_ids:
-        messages = {str(m.id): m for m in db.session.scalars(
-            select(InboundMessage).where(InboundMessage.id.in_(message_ids)).options(joinedload(InboundMessage.thread)))}
+    messages = messages_by_id(ref.get("id") for _, ref in evidence if ref.get("type") == "message")
     offers = db.session.scalars(select(Offer).where(Offer.opportunity_id == opp.id).order_by(Offer.created_at.desc())).all()
     return {"opp": opp, "history": history, "evidence": evidence, "messages": messages, "offers": offers}
+
+
+def draft_offer(opp_id) -> Offer | None:
+    """The deal's newest draft offer, if it has one (a second "Create offer" opens it)."""
+    return db.session.scalars(select(Offer).where(Offer.opportunity_id == opp_id, Offer.status == "draft")
+                              .order_by(Offer.created_at.desc()).limit(1)).first()

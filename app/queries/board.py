@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from sqlalchemy import and_, case, func, literal, or_, select, union_all
 
 from app.extensions import db
 from app.models import Account, Opportunity, User
-from app.models.types import as_utc, utcnow
+from app.models.types import utcnow
 
+from app.domain.localtime import days_between
 from app.domain.next_step import next_step_state
-from app.queries.conditions import in_project
+from app.queries.conditions import account_contains, contains, in_project
 from app.settings import stage_table
 
 PAGE = 25
@@ -46,14 +47,14 @@ class Card:
     account_name: str
     owner_name: str | None
     proposed: bool = False
+    owner_user_id: int | None = None
 
     def due_state(self, now: datetime) -> str:
         """none / overdue / today / future for the next step."""
         return next_step_state(self.next_step_due_at, now)
 
     def days_in_stage(self, now: datetime) -> int:
-        entered = as_utc(self.stage_entered_at)
-        return max(0, (now - entered).days) if entered else 0
+        return days_between(self.stage_entered_at, now, now.tzinfo or timezone.utc)
 
 
 def _where(f: BoardFilters, now: datetime, proposed: bool = False, semantic: str | None = None) -> list:
@@ -71,13 +72,12 @@ def _where(f: BoardFilters, now: datetime, proposed: bool = False, semantic: str
     if f.account_id:
         clauses.append(Opportunity.account_id == f.account_id)
     if f.account_name:
-        clauses.append(func.lower(Account.name).like(f"%{f.account_name.strip().lower()}%"))
+        clauses.append(account_contains(f.account_name, Opportunity.account_id))
     if f.forecast_category:
         clauses.append(Opportunity.forecast_category == f.forecast_category)
     clauses.extend(in_project(f.project))
     if f.search:
-        like = f"%{f.search.strip().lower()}%"
-        clauses.append(or_(func.lower(Opportunity.name).like(like), func.lower(Account.name).like(like)))
+        clauses.append(or_(contains(f.search, Opportunity.name), account_contains(f.search, Opportunity.account_id)))
     return clauses
 
 
@@ -86,7 +86,7 @@ def _card_columns():
     return (Opportunity.id, Opportunity.name, Opportunity.stage, Opportunity.amount_estimate, Opportunity.currency,
             Opportunity.next_step_text, Opportunity.next_step_due_at, Opportunity.stage_entered_at,
             Opportunity.version, Opportunity.account_id, Account.name.label("account_name"),
-            owner_name.label("owner_name"), Opportunity.proposed)
+            owner_name.label("owner_name"), Opportunity.proposed, Opportunity.owner_user_id)
 
 
 def _card_select(f: BoardFilters, now: datetime, proposed: bool = False, *extra, semantic: str | None = None):
@@ -112,8 +112,6 @@ def summaries(f: BoardFilters, now: datetime | None = None) -> dict[str, dict]:
     query = (select(Opportunity.stage, func.count(), func.sum(amount),
                     func.sum(amount * func.coalesce(Opportunity.probability, 0)))
              .where(and_(*_where(f, now))).group_by(Opportunity.stage))
-    if f.search or f.account_name:
-        query = query.join(Account, Account.id == Opportunity.account_id)
     rows = db.session.execute(query)
     result = {s: {"count": 0, "amount": Decimal(0), "weighted": Decimal(0)} for s in stage_table().names()}
     for stage, count, total, weighted in rows:

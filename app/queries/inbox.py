@@ -2,11 +2,15 @@
 client messages of an account (the evidence picker)."""
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.inbound.matching import email_domain, similarity
 from app.models import Account, InboundMessage, InboundThread
+from app.queries.conditions import contains
 
 
 def messages_for_account(account_id, limit: int = 20) -> list[InboundMessage]:
@@ -25,7 +29,7 @@ def suggested_accounts(threads: list[InboundThread], senders: dict, limit: int =
         text = " ".join(filter(None, [thread.title, (senders.get(thread.id) or {}).get("company")]))
         words |= {w.lower() for w in text.replace("·", " ").split() if len(w) >= 4}
     conditions = [func.lower(Account.domain).in_(domains)] if domains else []
-    conditions += [func.lower(Account.name).like(f"%{w}%") for w in list(words)[:30]]
+    conditions += [contains(w, Account.name) for w in list(words)[:30]]
     candidates = db.session.scalars(select(Account).where(or_(*conditions)).limit(200)).all() if conditions else []
     result = {}
     for thread in threads:
@@ -73,3 +77,18 @@ def queue_page(source: str | None, page: int = 0, status: str = "unassigned") ->
                 "domain": email_domain(message.sender_email)}
     return {"threads": threads, "total": total, "page": page, "size": QUEUE_PAGE, "previews": previews,
             "senders": senders, "suggestions": suggested_accounts(threads, senders) if threads else {}}
+
+
+def messages_by_id(ids) -> dict[str, InboundMessage]:
+    """Client messages by id (evidence that names them), with their threads, in one query; ids
+    that are not UUIDs or not visible to the viewer are left out."""
+    keys = set()
+    for value in ids:
+        try:
+            keys.add(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    if not keys:
+        return {}
+    return {str(m.id): m for m in db.session.scalars(
+        select(InboundMessage).where(InboundMessage.id.in_(keys)).options(joinedload(InboundMessage.thread)))}

@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
-from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy import DateTime, case, func, literal, or_, select
 
 from app.extensions import db
 from app.models import Account, Opportunity, OpportunityEvent, User
+from app.domain.localtime import as_utc, days_between, period_bounds
 from app.models.types import utcnow
 
 from app.domain.next_step import days_overdue, is_overdue
@@ -30,16 +31,16 @@ class MetricFilters:
     start: date
     end: date  # inclusive
     owner_ids: list[int] = field(default_factory=list)
-    now: datetime = field(default_factory=utcnow)
+    now: datetime = field(default_factory=utcnow)  # in the viewer's zone: the period's days are theirs
     project: uuid.UUID | str | None = None  # a project's id, NO_PROJECT (outside any project) or None (all)
 
     @property
     def start_at(self) -> datetime:
-        return datetime.combine(self.start, time.min, tzinfo=timezone.utc)
+        return period_bounds(self.start, self.end, self.now.tzinfo or timezone.utc)[0]
 
     @property
     def end_at(self) -> datetime:
-        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=timezone.utc)
+        return period_bounds(self.start, self.end, self.now.tzinfo or timezone.utc)[1]
 
 
 def default_filters(owner_ids: list[int] | None = None, days: int = 90) -> MetricFilters:
@@ -249,45 +250,101 @@ def _deal(row, names, now) -> dict:
 
 # --- why deals stall ------------------------------------------------------------------------
 
+# The report's sort keys and the direction each one starts in (the first is the default: the
+# biggest amounts first, so the money at risk leads). A direction is that of the value shown:
+# "days" desc lists the longest in their stage first; an empty value (no amount, no next step,
+# never touched) counts as the smallest.
+STALL_SORTS = {"amount": "desc", "days": "desc", "due": "asc", "touch": "asc", "deal": "asc", "account": "asc",
+               "owner": "asc", "stage": "asc"}
+DEFAULT_STALL_SORT = "amount"
 
 
-def stalled(f: MetricFilters, limit: int | None = None) -> list[dict]:
-    """Every open deal that is overdue, has no next step, sits past its stage threshold or had no
-    touch for CRM_NO_TOUCH_DAYS, with its reasons and days (one statement), ordered by owner."""
+def stall_order(sort: str | None, direction: str | None) -> tuple[str, str]:
+    """A sort key and direction from the query string; the default for anything unknown."""
+    sort = sort if sort in STALL_SORTS else DEFAULT_STALL_SORT
+    return sort, direction if direction in ("asc", "desc") else STALL_SORTS[sort]
+
+
+def _latest(*values):
+    """SQL: the latest of these times (PostgreSQL's greatest, SQLite's multi-argument max)."""
+    kind = DateTime(timezone=True)
+    return func.greatest(*values, type_=kind) if _is_postgres() else func.max(*values, type_=kind)
+
+
+def deal_touch():
+    """SQL: a deal's last touch. Its account's last touch moves with every audit event and note of
+    the account's deals and every client message (the audit listener and the inbound ingest keep
+    it); the deal's own creation is its first touch, so a new deal is never "not touched"."""
+    return _latest(func.coalesce(Account.last_touch_at, Opportunity.created_at), Opportunity.created_at)
+
+
+def _stall_statement(f: MetricFilters, sort: str, direction: str):
     thresholds, quiet = rotting_days(), no_touch_days()
-    in_stage = _days(literal(f.now), Opportunity.stage_entered_at)
+    now = f.now.astimezone(timezone.utc)  # SQLite compares the stored UTC text: bind UTC too
+    in_stage = _days(literal(now, DateTime(timezone=True)), Opportunity.stage_entered_at)
     threshold = case(*[(Opportunity.stage == s, d) for s, d in thresholds.items()], else_=None)
-    # The account's last touch moves with every audit event, note and client message of its
-    # deals (the session hook and the inbound ingest keep it), so it is the deal's last touch too.
-    touch = Account.last_touch_at
-    rows = db.session.execute(
-        select(Opportunity.id, Opportunity.name, Opportunity.stage, Opportunity.owner_user_id,
-               Opportunity.next_step_text, Opportunity.next_step_due_at, Account.name.label("account"),
-               in_stage.label("days_in_stage"), threshold.label("threshold"), touch.label("last_touch"))
-        .join(Account, Account.id == Opportunity.account_id).where(*_open(f))
-        .where(or_(next_step_overdue(f.now), Opportunity.next_step_due_at.is_(None),
-                   in_stage > threshold, touch.is_(None), touch < f.now - timedelta(days=quiet)))
-        .order_by(Opportunity.owner_user_id, Opportunity.next_step_due_at.asc().nulls_first(), Opportunity.id)
-        .limit(limit)).all()
-    names = dict(db.session.execute(select(User.id, func.trim(User.first_name + literal(" ") + User.last_name))).all())
-    return [_stall(r, names, f.now, quiet) for r in rows]
+    touch = deal_touch()
+    owner = func.trim(User.first_name + literal(" ") + User.last_name)
+    stages = stage_table().names()
+    keys = {"amount": (Opportunity.amount_estimate, False), "days": (Opportunity.stage_entered_at, True),
+            "due": (Opportunity.next_step_due_at, False), "touch": (touch, False), "deal": (Opportunity.name, False),
+            "account": (Account.name, False), "owner": (owner, False),
+            "stage": (case(*[(Opportunity.stage == s, i) for i, s in enumerate(stages)], else_=len(stages)), False)}
+    column, inverted = keys[sort]
+    ascending = (direction == "asc") != inverted
+    empty_first = direction == "asc"  # an empty value is the smallest one
+    first = column.asc() if ascending else column.desc()
+    order = [first.nulls_first() if empty_first else first.nulls_last()]
+    if sort != "amount":
+        order.append(Opportunity.amount_estimate.desc().nulls_last())
+    return (select(Opportunity.id, Opportunity.name, Opportunity.stage, Opportunity.owner_user_id,
+                   Opportunity.amount_estimate, Opportunity.currency, Opportunity.stage_entered_at,
+                   Opportunity.next_step_text, Opportunity.next_step_due_at, Account.name.label("account"),
+                   owner.label("owner"), touch.label("last_touch"))
+            .join(Account, Account.id == Opportunity.account_id)
+            .outerjoin(User, User.id == Opportunity.owner_user_id)
+            .where(*_open(f))
+            .where(or_(next_step_overdue(now), Opportunity.next_step_due_at.is_(None),
+                       in_stage > threshold, touch < now - timedelta(days=quiet)))
+            .order_by(*order, Opportunity.stage_entered_at, Opportunity.id))
 
 
-def _stall(row, names, now, quiet) -> dict:
-    def aware(value):
-        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+def stalled_rows(f: MetricFilters, sort: str = DEFAULT_STALL_SORT, direction: str | None = None,
+                 limit: int | None = None, chunk: int = 1000):
+    """Every open deal that is overdue, has no next step, sits past its stage threshold or had no
+    touch for CRM_NO_TOUCH_DAYS, with its reasons and days, in the asked order (one statement),
+    yielded as the database sends them (`chunk` rows at a time: the CSV streams 70,000 of them)."""
+    sort, direction = stall_order(sort, direction)
+    statement = _stall_statement(f, sort, direction).limit(limit)
+    thresholds, quiet = rotting_days(), no_touch_days()
+    for row in db.session.execute(statement, execution_options={"yield_per": chunk}):
+        yield _stall(row, f.now, thresholds, quiet)
 
-    due, touched = aware(row.next_step_due_at), aware(row.last_touch)
-    days_in_stage = int(float(row.days_in_stage or 0))
+
+def stalled(f: MetricFilters, limit: int | None = None, sort: str = DEFAULT_STALL_SORT,
+            direction: str | None = None) -> list[dict]:
+    """The stalled deals as a list (the page: the first `limit` of them)."""
+    return list(stalled_rows(f, sort, direction, limit=limit))
+
+
+def _stall(row, now: datetime, thresholds: dict[str, int], quiet: int) -> dict:
+    """One stalled deal with its reasons. Days are whole days of the viewer's calendar (`now`
+    carries their zone): 0 means today."""
+    zone = now.tzinfo or timezone.utc
+    due, touched, entered = as_utc(row.next_step_due_at), as_utc(row.last_touch), as_utc(row.stage_entered_at)
+    days_in_stage = days_between(entered, now, zone)
+    threshold = thresholds.get(row.stage)
     reasons = []
     if is_overdue(due, now):
-        reasons.append(("overdue", days_overdue(due, now)))
+        reasons.append(("overdue", days_between(due, now, zone)))
     if due is None:
         reasons.append(("no_next_step", days_in_stage))
-    if row.threshold is not None and float(row.days_in_stage or 0) > row.threshold:
+    if threshold is not None and (now - entered).total_seconds() / SECONDS_PER_DAY > threshold:
         reasons.append(("past_threshold", days_in_stage))
     if touched is None or touched < now - timedelta(days=quiet):
-        reasons.append(("no_touch", (now - touched).days if touched else None))
+        reasons.append(("no_touch", days_between(touched, now, zone) if touched else None))
     return {"id": str(row.id), "name": row.name, "account": row.account, "stage": row.stage,
-            "owner_user_id": row.owner_user_id, "owner": names.get(row.owner_user_id),
-            "days_in_stage": days_in_stage, "reasons": [{"reason": r, "days": d} for r, d in reasons]}
+            "owner_user_id": row.owner_user_id, "owner": row.owner or None,
+            "amount": row.amount_estimate, "currency": row.currency, "days_in_stage": days_in_stage,
+            "stage_entered_at": entered, "next_step_text": row.next_step_text, "next_step_due_at": due,
+            "last_touch": touched, "reasons": [{"reason": r, "days": d} for r, d in reasons]}

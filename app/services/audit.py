@@ -17,8 +17,9 @@ from app.domain.fields import TRACKED_FIELDS
 from app.domain.evidence import parse_evidence_refs
 from app.domain.fields import CLOCK_FIELDS
 from app.domain.opportunity import creation_defaults, decide, version_errors
+from app.domain.ownership import OWNER_FIELD, owner_after, write_refusal
 from app.domain.records import NEEDS_EVIDENCE, evidence_needed, touched
-from app.models import Account, AuditEvent, Opportunity, OpportunityEvent, Project, ProjectMember
+from app.models import Account, AuditEvent, Opportunity, OpportunityEvent, Project, ProjectMember, User
 from app.models.types import as_utc, new_id
 from app.settings import current as settings
 
@@ -77,7 +78,25 @@ def _explicit(opp: Opportunity) -> set[str]:
     return {name for name in STATE_FIELDS if state.attrs[name].history.has_changes()}
 
 
+def apply_ownership(session: Session, obj, request: ChangeRequest, created: bool) -> None:
+    """The ownership rule (app.domain.ownership) on a deal or an account being written: refuse a
+    write of another's record or a hand-over (403), then store the owner it leaves (a new record
+    belongs to its creator, an unowned one to whoever takes it)."""
+    actor = request.actor
+    old_owner = None if created else _field_value(obj, OWNER_FIELD, old=True)
+    new_owner = _field_value(obj, OWNER_FIELD, old=False)
+    errors = write_refusal(actor.id, actor.writes_all, old_owner, new_owner, created)
+    if errors:
+        raise PermissionDenied(errors)
+    owner = owner_after(actor.id, actor.writes_all, new_owner, created)
+    if owner != new_owner:
+        with session.no_autoflush:
+            obj.owner = session.get(User, owner)
+        obj.owner_user_id = owner
+
+
 def _audit(session: Session, opp: Opportunity, old: dict | None, request: ChangeRequest) -> None:
+    apply_ownership(session, opp, request, created=old is None)
     if old is not None:
         errors = version_errors(request.expected_version, old.get("version"))
         if errors:
@@ -197,6 +216,10 @@ def _audit_record(session: Session, obj, action: str) -> None:
     old_value, new_value = touched(old, new, fields)
     if old_value is None and new_value is None:
         return
+    if isinstance(obj, Account) and action != "deleted":
+        apply_ownership(session, obj, request, created=action == "created")
+        new = {f: _field_value(obj, f, old=False) for f in fields}
+        old_value, new_value = touched(old, new, fields)
     if action != "deleted":
         _check_parent_visible(session, obj)
     if isinstance(obj, ProjectMember):

@@ -25,6 +25,7 @@ class Actor:
     sees_everyone: bool = False
     all_projects: bool = False
     all_accounts: bool = False
+    writes_all: bool = False  # writes every owner's deals and accounts (Owner, Admin)
 
     @property
     def is_system(self) -> bool:

@@ -15,6 +15,7 @@ from app.domain.errors import N_, MissingActor, NotFoundError, RuleViolation
 from app.domain.evidence import parse_evidence_refs
 from app.domain.fields import EDITABLE_FIELDS, SYSTEM_FIELDS
 from app.domain.opportunity import decide, version_errors
+from app.domain.ownership import write_refusal
 from app.extensions import db
 from app.models import Account, Opportunity, OpportunityEvent, User
 from app.settings import current as settings
@@ -149,12 +150,17 @@ def check_change(request: ChangeRequest, opp_id=None) -> dict[str, list[str]]:
     if opp_id is not None:
         opp = get_opportunity(opp_id)
         old = {**state_of(opp), "version": opp.version}
-        errors = version_errors(request.expected_version, opp.version)
+        errors = write_refusal(request.actor.id, request.actor.writes_all, opp.owner_user_id,
+                               values.get("owner_user_id", opp.owner_user_id), created=False) \
+            or version_errors(request.expected_version, opp.version)
         if errors:
             return errors
     new = {**(old or {}), **values}
     if old is None:
         new.setdefault("stage", "lead")
+        errors = write_refusal(request.actor.id, request.actor.writes_all, None, new.get("owner_user_id"), created=True)
+        if errors:
+            return errors
     explicit = {name for name in values if old is None or old.get(name) != values[name]}
     try:
         refs = parse_evidence_refs(request.evidence_refs, required=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from contextvars import ContextVar
+from dataclasses import replace
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -15,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.domain.errors import ConflictError
 from app.domain.opportunity import VERSION_CONFLICT
 from app.extensions import db
+from app.models.types import utcnow
 
 from .context import ChangeRequest, reset_current, set_current
 from .db_errors import integrity_error
@@ -29,6 +31,8 @@ def transaction(verb):
         if not isinstance(request, ChangeRequest):
             raise TypeError(f"{verb.__name__} takes a ChangeRequest first")
         outermost = _depth.get() == 0
+        if request.at is None:  # one action, one time: every row it writes carries the same instant
+            request = replace(request, at=utcnow())
         depth, current = _depth.set(_depth.get() + 1), set_current(request)
         try:
             result = verb(request, *args, **kwargs)

@@ -27,13 +27,13 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(AccountLookupView)
     appbuilder.add_view_no_menu(OpportunityLookupView)
     appbuilder.add_view_no_menu(ProjectLookupView)
-    from .dashboard import AllAccountsView, AllProjectsView, DashboardView, StallReportView, TeamMetricsView
+    from .dashboard import AllAccountsView, AllOwnersView, AllProjectsView, DashboardView, StallReportView, TeamMetricsView
     from .triage import TriageView
 
     appbuilder.add_view(DashboardView, "Dashboard", label=_l("Dashboard"), icon="fa-line-chart")
     appbuilder.add_view(StallReportView, "Why deals stall", label=_l("Why deals stall"), icon="fa-exclamation-triangle")
 
-    for permission_view in (TeamMetricsView, AllProjectsView, AllAccountsView):
+    for permission_view in (TeamMetricsView, AllProjectsView, AllAccountsView, AllOwnersView):
         appbuilder.add_view_no_menu(permission_view)
     appbuilder.add_view(TriageView, "Triage", label=_l("Triage"), icon="fa-inbox")
     crm = dict(category="CRM", category_label=_l("Data"), category_icon="fa-database")

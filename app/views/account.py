@@ -21,6 +21,7 @@ def valid_domain(form, field):
 
 
 class AccountView(CrmModelView):
+    record_page = ("AccountPageView.show", "id")  # where a saved form lands
     datamodel = CrmInterface(Account)
     class_permission_name = "Account"
     list_title = _l("Accounts")

@@ -2,11 +2,12 @@
 domain checks inside the form's validation so a refused form re-renders with what was typed."""
 from __future__ import annotations
 
-from flask import flash, g, has_request_context
+from flask import flash, g, has_request_context, redirect, request, url_for
 from flask_appbuilder import ModelView
 from flask_babel import format_date, format_datetime, gettext, lazy_gettext as _l
 
 from app.domain.evidence import parse_evidence_text
+from app.domain.ownership import NOT_YOURS
 from app.domain.records import EVIDENCE_FIELDS_OF, NEEDS_EVIDENCE, evidence_needed
 
 
@@ -83,6 +84,42 @@ class CrmModelView(ModelView):
     def _filters(self, value):
         self.__dict__["_crm_filters"] = value
 
+    record_page: tuple[str, str] | None = None  # (endpoint, attribute with its pk): where a saved form lands
+
+    def post_add(self, item) -> None:
+        g.crm_saved = item
+
+    def post_update(self, item) -> None:
+        g.crm_saved = item
+
+    def post_add_redirect(self):
+        return redirect(self._saved_url() or self.get_redirect())
+
+    def post_edit_redirect(self):
+        return redirect(self._saved_url() or self.get_redirect())
+
+    def _saved_url(self) -> str | None:
+        """The saved record's own page (its generated show page when it has no other)."""
+        item = g.pop("crm_saved", None)
+        if item is None:
+            return None
+        endpoint, attribute = self.record_page or (f"{self.endpoint}.show", "id")
+        key = getattr(item, "saved_id", None) if attribute == "id" else None
+        key = key or getattr(item, attribute, None)
+        return url_for(endpoint, pk=key) if key is not None else None
+
+    def _edit(self, pk):
+        """FAB's edit, but a record the user may not change (another's deal or account) is not
+        offered as a form: a message in their language and back (the verbs refuse it anyway)."""
+        if hasattr(self.datamodel.obj, "owner_user_id"):
+            from .helpers import may_change
+
+            item = self.datamodel.get(pk, self._base_filters)
+            if item is not None and not may_change(item.owner_user_id, self.class_permission_name):
+                flash(gettext(NOT_YOURS), "warning")
+                return None
+        return super()._edit(pk)
+
     def _init_forms(self):
         super()._init_forms()
         self.add_form = self._checked(self.add_form, adding=True)
@@ -92,6 +129,21 @@ class CrmModelView(ModelView):
         view = self
 
         class CheckedForm(form_class):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                owner = getattr(self, "owner", None)
+                if adding and owner is not None and owner.data is None and request.method == "GET" \
+                        and g.get("user") is not None:
+                    owner.data = g.user  # a new record belongs to whoever creates it (the verbs say so too)
+
+            def populate_obj(self, obj):
+                super().populate_obj(obj)
+                table = getattr(obj, "__table__", None)
+                for name, field in self._fields.items():  # a blank optional field is "nothing", not ''
+                    column = table.c.get(name) if table is not None else None
+                    if column is not None and column.nullable and isinstance(field.data, str) and not field.data.strip():
+                        setattr(obj, name, None)
+
             def validate(self, extra_validators=None):
                 valid = super().validate(extra_validators=extra_validators)
                 return valid and view.check_form(self, None if adding else getattr(self, "_id", None))

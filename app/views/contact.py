@@ -20,6 +20,7 @@ def valid_email(form, field):
 
 
 class ContactView(CrmModelView):
+    record_page = ("AccountPageView.show", "account_id")  # where a saved form lands
     datamodel = CrmInterface(Contact)
     class_permission_name = "Contact"
     list_title = _l("Contacts")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget, DateTimePickerWidget, Select2Widget
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from wtforms import DateTimeField, Field, SelectField, StringField, TextAreaField
+from wtforms import DateTimeField, DecimalField, Field, SelectField, StringField, TextAreaField
 from wtforms.widgets import html_params
 from wtforms.validators import DataRequired, Optional
 
@@ -124,9 +124,98 @@ class FormattedDateTimePickerWidget(DateTimePickerWidget):
         return Markup(self.data_template % {"text": html_params(type="text", value=field._value(), **kwargs)})
 
 
+class LocalDateTimeField(DateTimeField):
+    """A date-time shown and typed in the viewer's zone (their own or the studio's), stored in
+    UTC. A value sent back as it was shown keeps the stored time exactly (seconds included)."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, format=["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"],
+                         widget=FormattedDateTimePickerWidget(), **kwargs)
+
+    @staticmethod
+    def _shown(value) -> str:
+        from app.domain.localtime import to_local
+        from app.web import request_timezone
+
+        return to_local(value, request_timezone()).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        return self._shown(self.data)
+
+    def process_formdata(self, valuelist) -> None:
+        from app.domain.localtime import from_local
+        from app.web import request_timezone
+
+        text = " ".join(valuelist).strip() if valuelist else ""
+        if text and self.object_data is not None and text == self._shown(self.object_data):
+            self.data = self.object_data  # untouched: the stored value, not a re-parse of it
+            return
+        super().process_formdata(valuelist)
+        self.data = from_local(self.data, request_timezone()) if self.data else None
+
+
+class AmountField(DecimalField):
+    """Money typed as the app shows it, in the page's language ("1 250 000,50 ₽", "500 000",
+    "RUB 1,250,000.50"); shown grouped, kopecks only when there are any."""
+
+    widget = BS3TextFieldWidget()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators or [Optional()], places=None, **kwargs)
+
+    def _value(self) -> str:
+        from flask_babel import format_decimal
+
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else format_decimal(self.data, format="#,##0.##")
+
+    def process_formdata(self, valuelist) -> None:
+        from .helpers import read_amount
+
+        if not valuelist:
+            return
+        try:
+            self.data = read_amount(valuelist[0])
+        except ValueError:
+            self.data = None
+            raise ValueError(_l("Not a valid amount: type it like 1 250 000 or 1 250 000,50.")) from None
+
+
+class PercentField(DecimalField):
+    """A share stored as 0..1, typed and shown as a percentage (35 for 0.35)."""
+
+    widget = BS3TextFieldWidget()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators or [Optional()], places=None, **kwargs)
+
+    def _value(self) -> str:
+        from flask_babel import format_decimal
+
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else format_decimal(self.data * 100, format="0.##")
+
+    def process_formdata(self, valuelist) -> None:
+        from .helpers import read_amount
+
+        if not valuelist:
+            return
+        try:
+            value = read_amount(valuelist[0].replace("%", ""))
+        except ValueError:
+            value = "bad"
+        if value == "bad" or (value is not None and not 0 <= value <= 100):
+            self.data = None
+            raise ValueError(_l("A percentage from 0 to 100."))
+        self.data = None if value is None else value / 100
+
+
 def datetime_field(label) -> DateTimeField:
-    return DateTimeField(label, format="%Y-%m-%d %H:%M:%S", validators=[Optional()],
-                         widget=FormattedDateTimePickerWidget())
+    return LocalDateTimeField(label, validators=[Optional()])
 
 
 def evidence_field(description) -> TextAreaField:

@@ -4,14 +4,16 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal, InvalidOperation
 
-from flask import request
+from flask import current_app, g, request
 from markupsafe import Markup, escape
-from flask_babel import format_date, format_datetime, format_decimal
+from flask_babel import format_currency, format_date, format_datetime, format_decimal, format_percent, get_locale
 
+from app.domain import ownership
 from app.domain.errors import N_, RuleViolation
 from app.domain.stages import required_fields_for
-from app.settings import stage_table
-from app.web import request_actor
+from app.settings import current as stage_settings, stage_table
+from app.domain.localtime import to_local
+from app.web import request_actor, request_timezone, request_timezone_name
 
 
 def sees_everyone() -> bool:
@@ -22,6 +24,22 @@ def sees_everyone() -> bool:
 def may_reopen() -> bool:
     """Whether the user holds the reopen permission (Owner and Admin by default)."""
     return request_actor().may_reopen
+
+
+def can(permission: str, view: str) -> bool:
+    """Whether the user's roles grant this permission (asked once per request and permission)."""
+    cache = g.setdefault("crm_can", {})
+    if (permission, view) not in cache:
+        cache[(permission, view)] = bool(current_app.appbuilder.sm.has_access(permission, view))
+    return cache[(permission, view)]
+
+
+def may_change(owner_id: int | None, view: str = "Opportunity") -> bool:
+    """Whether the user may change a deal (or an account: view="Account") with this owner: the
+    role's write permission and the ownership rule (app.domain.ownership). Pages show a control
+    only when this holds; the verbs enforce the same rule."""
+    actor = request_actor()
+    return can("can_write", view) and ownership.may_write(actor.id, actor.writes_all, owner_id)
 
 
 def arg_uuid(name: str) -> uuid.UUID | None:
@@ -51,30 +69,133 @@ def arg_int(name: str, default: int = 0, minimum: int = 0) -> int:
         return default
 
 
-def parse_amount(text: str | None) -> Decimal | None:
-    """An amount typed by a person ("150 000,50" too), or a field error."""
-    text = (text or "").replace(" ", "").replace("\u00a0", "").replace(",", ".")
+def read_amount(text: str | None) -> Decimal | None:
+    """An amount as a person types it, or as the app shows it, in the page's language:
+    "1 250 000,50 ₽", "1250000.5", "RUB 1,250,000.50". Currency signs and spaces are ignored;
+    with both separators the last is the decimal one; a lone comma is decimal in Russian and a
+    thousands separator in English. None for empty; ValueError for anything else."""
+    import re
+
+    text = re.sub(r"\s|[₽$€£¤]|\b[A-Za-z]{3}\b|руб\.?|р\.", "", (text or "").strip(), flags=re.IGNORECASE)
     if not text:
         return None
+    if not re.fullmatch(r"-?[\d.,]*\d[\d.,]*", text):
+        raise ValueError(text)
+    if "," in text and "." in text:
+        decimal_sep = "," if text.rfind(",") > text.rfind(".") else "."
+    elif "," in text:  # one comma before 1, 2 or 4+ digits is decimal; "1,250" follows the language
+        ambiguous = text.count(",") == 1 and len(text) - text.rfind(",") - 1 == 3
+        russian = get_locale() is None or get_locale().number_symbols["latn"]["decimal"] == ","
+        decimal_sep = "," if text.count(",") == 1 and (russian or not ambiguous) else None
+    else:
+        decimal_sep = "."
+    group = {",", "."} - {decimal_sep}
+    for sep in group:
+        text = text.replace(sep, "")
     try:
-        return Decimal(text)
+        return Decimal(text.replace(",", ".") if decimal_sep == "," else text)
     except InvalidOperation:
+        raise ValueError(text) from None
+
+
+def parse_amount(text: str | None) -> Decimal | None:
+    """An amount typed in a quick action, or a field error."""
+    try:
+        return read_amount(text)
+    except ValueError:
         raise RuleViolation({"amount_estimate": [N_("Not a valid amount.")]}) from None
 
 
 def money(value, currency: str | None = None) -> str:
+    """An amount with its currency (the default currency for sums), by the page's locale:
+    "1 250 000 ₽", kopecks only when there are any."""
     if value is None:
         return "—"
-    text = format_decimal(Decimal(value).quantize(Decimal("1")), format="#,##0")
-    return f"{text} {currency}" if currency else text
+    value = Decimal(value)
+    locale = get_locale()
+    pattern = locale.currency_formats["standard"].pattern if locale is not None else "¤#,##0.00"
+    if value == value.to_integral_value():
+        pattern = pattern.replace("0.00", "0")
+    pattern = pattern.replace("¤#", "¤\u00a0#")  # "RUB 1,250,000", not "RUB1,250,000"
+    return format_currency(value, currency or stage_settings().default_currency, format=pattern, currency_digits=False)
+
+
+def number(value, digits: int = 1) -> str:
+    """A plain number by the page's locale ("69,5" in Russian)."""
+    return "—" if value is None else format_decimal(round(Decimal(str(value)), digits))
 
 
 def when(value, fmt: str = "short") -> str:
     return format_datetime(value, fmt) if value else "—"
 
 
+def local_input(value) -> str:
+    """A stored time as a datetime-local input's value in the viewer's zone ("" for none)."""
+    return to_local(value, request_timezone()).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
 def day(value) -> str:
     return format_date(value, "medium") if value else "—"
+
+
+DATE_FIELDS = ("close_date_target", "start_date", "end_date")
+MONEY_FIELDS = ("amount_estimate", "amount")
+USER_FIELDS = ("owner_user_id", "pm_user_id", "user_id", "created_by_user_id", "author_user_id")
+RECORD_FIELDS = {"account_id": "Account", "project_id": "Project", "opportunity_id": "Opportunity"}
+
+
+def _name_of(model_name: str, key) -> str:
+    """A person's or a record's name for a history entry (looked up once per request)."""
+    from app.extensions import db
+    from app import models
+
+    cache = g.setdefault("crm_names", {})
+    if (model_name, key) not in cache:
+        model = getattr(models, model_name)
+        try:
+            record = db.session.get(model, key if model_name == "User" else uuid.UUID(str(key)))
+        except (ValueError, TypeError):
+            record = None
+        cache[(model_name, key)] = (getattr(record, "name", None) or str(record)) if record is not None else "—"
+    return cache[(model_name, key)]
+
+
+def field_value(name: str, value) -> str:
+    """A stored value as a person reads it in a history entry: dates in the viewer's zone, money,
+    percentages, choices and people by their names, yes/no, lists; "—" for nothing."""
+    from datetime import date, datetime
+
+    from flask_babel import gettext
+
+    from app.views.labels import CHOICE_LABELS
+
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, list):
+        return ", ".join(str(CHOICE_LABELS.get(v, v)) if isinstance(v, str) else str(v) for v in value)
+    if name.endswith("_at") or name in DATE_FIELDS:
+        try:
+            parsed = value if isinstance(value, (date, datetime)) else datetime.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+        if isinstance(parsed, datetime) and name.endswith("_at"):
+            return when(parsed)
+        return day(parsed if not isinstance(parsed, datetime) else parsed.date())
+    if name in MONEY_FIELDS:
+        return money(value)
+    if name == "probability":
+        return format_percent(Decimal(str(value)))
+    if name == "discount_percent":
+        return format_percent(Decimal(str(value)) / 100)
+    if name in USER_FIELDS:
+        return _name_of("User", value)
+    if name in RECORD_FIELDS:
+        return _name_of(RECORD_FIELDS[name], value)
+    if isinstance(value, str):
+        return str(CHOICE_LABELS.get(value, value))
+    return str(value)
 
 
 def stage_requirements() -> dict[str, list[str]]:
@@ -84,7 +205,13 @@ def stage_requirements() -> dict[str, list[str]]:
 
 
 def template_helpers() -> dict:
-    return {"money": money, "when": when, "day": day}
+    from app.views.labels import COLUMN_LABELS
+
+    return {"money": money, "when": when, "day": day, "local_input": local_input, "can": can, "may_change": may_change, "field_value": field_value, "number": number,
+            "column_labels": COLUMN_LABELS,
+            "can_reopen": may_reopen(), "closed_stages": lambda: [s for s in stage_table().names()
+                                                                    if s not in stage_table().open_stages()],
+            "timezone_name": request_timezone_name, "locale_name": lambda: str(get_locale() or "ru")}
 
 
 def plain_labels() -> dict[str, str]:

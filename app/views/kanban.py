@@ -14,15 +14,16 @@ from app.queries import board
 from app.queries.projects import project_choices
 from app.settings import stage_table
 from app.services.opportunities import accept_proposal
-from app.web import change_request, owner_ids
+from app.web import change_request, local_now, owner_ids
 
-from .helpers import (arg_int, arg_project, parse_amount, arg_uuid, may_reopen, sees_everyone, money, move_options, plain_labels, stage_requirements,
+from .helpers import (can, arg_int, arg_project, parse_amount, arg_uuid, sees_everyone, money, move_options, plain_labels, stage_requirements,
                       template_helpers)
 
 
 def board_filters() -> tuple[board.BoardFilters, str]:
-    """Filters from the query string; owner defaults to "mine" for Sales, "all" for Owner/Admin."""
-    owner = request.args.get("owner") or ("all" if sees_everyone() else "me")
+    """Filters from the query string; owner defaults to "mine" for those who own deals (Sales),
+    "all" for Owner/Admin and for those who only read deals (a PM: the deals of their projects)."""
+    owner = request.args.get("owner") or ("all" if sees_everyone() or not can("can_write", "Opportunity") else "me")
     ids = owner_ids(owner)
     category = request.args.get("forecast_category")
     account = request.args.get("account") or ""
@@ -63,7 +64,7 @@ class BoardView(BaseView):
             projects=project_choices(), project=project,
             filters=filters, requirements=stage_requirements(), labels=labels, page_size=board.PAGE,
             labels_for_js={s: labels[s] for s in table.names()}, move_options=move_options(table.names(), labels),
-            categories=FORECAST_CATEGORIES, now=board.utcnow(), open_stages=table.open_stages(), can_reopen=may_reopen(), **template_helpers())
+            categories=FORECAST_CATEGORIES, now=local_now(), open_stages=table.open_stages(), **template_helpers())
 
     @expose("/column/<stage>")
     @has_access
@@ -74,7 +75,7 @@ class BoardView(BaseView):
         filters, _ = board_filters()
         cards = board.more_cards(filters, stage, arg_int("offset", board.PAGE))
         labels = plain_labels()
-        return self.render_template("board/_cards.html", cards=cards, stage=stage, now=board.utcnow(),
+        return self.render_template("board/_cards.html", cards=cards, stage=stage, now=local_now(),
                                     open_stages=stage_table().open_stages(), labels=labels,
                                     move_options=move_options(stage_table().names(), labels), **template_helpers())
 

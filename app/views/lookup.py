@@ -9,12 +9,13 @@ from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.models import Account, Opportunity, Project
+from app.queries.conditions import account_contains, contains
 
 LIMIT = 20
 
 
 def _term() -> str:
-    return (request.args.get("q") or "").strip().lower()
+    return (request.args.get("q") or "").strip()
 
 
 class AccountLookupView(BaseView):
@@ -31,7 +32,7 @@ class AccountLookupView(BaseView):
         term = _term()
         query = select(Account.id, Account.name, Account.domain).order_by(func.lower(Account.name)).limit(LIMIT)
         if term:
-            query = query.where(or_(func.lower(Account.name).like(f"%{term}%"), func.lower(Account.domain).like(f"%{term}%")))
+            query = query.where(contains(term, Account.name, Account.domain))
         return jsonify({"results": [{"id": str(r.id), "text": f"{r.name} ({r.domain})" if r.domain else r.name}
                                     for r in db.session.execute(query)]})
 
@@ -51,7 +52,7 @@ class OpportunityLookupView(BaseView):
         query = (select(Opportunity.id, Opportunity.name, Account.name.label("account"))
                  .join(Account, Account.id == Opportunity.account_id).order_by(func.lower(Opportunity.name)).limit(LIMIT))
         if term:
-            query = query.where(or_(func.lower(Opportunity.name).like(f"%{term}%"), func.lower(Account.name).like(f"%{term}%")))
+            query = query.where(or_(contains(term, Opportunity.name), account_contains(term, Opportunity.account_id)))
         return jsonify({"results": [{"id": str(r.id), "text": f"{r.name} — {r.account}"} for r in db.session.execute(query)]})
 
 
@@ -72,7 +73,7 @@ class ProjectLookupView(BaseView):
                  .join(Account, Account.id == Project.account_id)
                  .order_by(Project.status.notin_(("active", "planned")), func.lower(Project.name), Project.id).limit(LIMIT))
         if term:
-            query = query.where(or_(func.lower(Project.name).like(f"%{term}%"), func.lower(Account.name).like(f"%{term}%")))
+            query = query.where(or_(contains(term, Project.name), account_contains(term, Project.account_id)))
         account_id = _uuid(request.args.get("account_id"))
         if account_id is not None:
             query = query.where(Project.account_id == account_id)

@@ -5,12 +5,13 @@ from app.models import Offer
 from app.models.choices import OFFER_STATUSES
 
 from .base import CrmModelView
-from .fields import enum_fields, evidence_field, opportunity_field
+from .fields import AmountField, enum_fields, evidence_field, opportunity_field
 from .labels import COLUMN_LABELS
 from .validators import range_validators
 
 
 class OfferView(CrmModelView):
+    record_page = ("OpportunityPageView.show", "opportunity_id")  # where a saved form lands
     datamodel = CrmInterface(Offer)
     class_permission_name = "Offer"
     list_title = _l("Offers")
@@ -25,6 +26,7 @@ class OfferView(CrmModelView):
     search_columns = ["title", "status"]
     base_order = ("created_at", "desc")
     add_form_extra_fields = {"opportunity": opportunity_field(), **enum_fields(status=(_l("Status"), OFFER_STATUSES, "draft")),
+                             "amount": AmountField(_l("Amount")),
                              "evidence": evidence_field(_l("Required when a discount is set or changed: "
                                                            "one link or note per line."))}
     edit_form_extra_fields = add_form_extra_fields

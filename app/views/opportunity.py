@@ -14,7 +14,7 @@ from app.services import opportunities as verbs
 from app.web import CrmInterface, Refused, change_request
 
 from .base import CrmModelView, apply_errors
-from .fields import account_field, datetime_field, enum_fields, evidence_field, project_field
+from .fields import AmountField, PercentField, account_field, datetime_field, enum_fields, evidence_field, project_field
 from .labels import COLUMN_LABELS
 from .validators import range_validators
 
@@ -32,6 +32,8 @@ def _form_values(form) -> dict:
         data = getattr(form, name).data
         if name in DOMAIN_FIELD:
             data = getattr(data, "id", None)
+        if isinstance(data, str) and not data.strip():
+            data = None  # a blank field is "nothing" (as the form saves it)
         values[DOMAIN_FIELD.get(name, name)] = data
     return values
 
@@ -50,7 +52,8 @@ class OpportunityInterface(CrmInterface):
         values = {k: v for k, v in values.items() if v is not None}
         item.account = item.owner = item.project = None  # the form's item stays out of the account's collection
         evidence = parse_evidence_text(getattr(item, "evidence", "") or "")
-        self._call(lambda: verbs.create_opportunity(change_request(values, evidence_refs=evidence)))
+        created = self._call(lambda: verbs.create_opportunity(change_request(values, evidence_refs=evidence)))
+        item.saved_id = created[0].id  # the page to land on after saving
 
     def edit(self, item, commit: bool = True) -> None:
         state = inspect(item)
@@ -63,15 +66,16 @@ class OpportunityInterface(CrmInterface):
                                  expected_version=_version(getattr(item, "expected_version", None)))
         self._call(lambda: verbs.update_opportunity(request, item.id))
 
-    def _call(self, verb) -> None:
+    def _call(self, verb):
         try:
-            verb()
+            return verb()
         except DomainError as exc:
             raise Refused(exc) from None
 
 
 class OpportunityView(CrmModelView):
     datamodel = OpportunityInterface(Opportunity)
+    record_page = ("OpportunityPageView.show", "id")
     class_permission_name = "Opportunity"
     # Opportunities are never deleted (their audit history stays); close them as lost.
     exclude_route_methods = {"delete", "download"}
@@ -90,6 +94,7 @@ class OpportunityView(CrmModelView):
     base_order = ("next_step_due_at", "asc")
     add_form_extra_fields = {"account": account_field(), "project": project_field(),
                              "next_step_due_at": datetime_field(_l("Next step due")),
+                             "amount_estimate": AmountField(_l("Amount")), "probability": PercentField(_l("Probability, %")),
                              **enum_fields(stage=(_l("Stage"), STAGES, "lead"),
                                            forecast_category=(_l("Forecast category"), FORECAST_CATEGORIES, None, True)),
                              "evidence": evidence_field(_l("Required when the deal is created past the lead stage: "
@@ -97,6 +102,7 @@ class OpportunityView(CrmModelView):
     validators_columns = range_validators("probability", "discount_percent", "amount_estimate")
     edit_form_extra_fields = {
         "account": account_field(), "project": project_field(), "next_step_due_at": datetime_field(_l("Next step due")),
+        "amount_estimate": AmountField(_l("Amount")), "probability": PercentField(_l("Probability, %")),
         **enum_fields(stage=(_l("Stage"), STAGES, "lead"),
                       forecast_category=(_l("Forecast category"), FORECAST_CATEGORIES, "pipeline")),
         "evidence": evidence_field(_l("Required when the stage, amount, discount or lost reason changes: "

@@ -19,16 +19,19 @@ from app.services.records import add_contact
 from app.settings import stage_table
 from app.services.offers import create_offer_from
 from app.services.opportunities import add_note, create_opportunity
-from app.web import change_request, request_actor
+from app.web import change_request, local_now, request_actor
 from app.views.labels import CHOICE_LABELS, COLUMN_LABELS
 
-from .helpers import arg_int, may_reopen, parse_amount, stage_requirements, template_helpers
+from .history import evidence_messages, group_events, group_timeline
+from .helpers import arg_int, parse_amount, stage_requirements, template_helpers
 
 
 def flash_errors(exc: DomainError) -> None:
+    """A refusal as messages naming their fields in words ("E-mail: …", not "email: …")."""
     for field, messages in exc.messages.items():
         for message in messages:
-            flash(f"{field}: {gettext(message)}" if field not in ("_schema", "id") else gettext(message), "danger")
+            label = COLUMN_LABELS.get(field) if field not in ("_schema", "id", "actor") else None
+            flash(f"{label}: {gettext(message)}" if label else gettext(message), "danger")
 
 
 class AccountPageView(BaseView):
@@ -54,19 +57,27 @@ class AccountPageView(BaseView):
         users = db.session.query(User.id, User.first_name, User.last_name).order_by(User.first_name).all()
         return self.render_template("pages/accounts.html", rows=rows, total=total, page=page, size=pages.LIST_PAGE,
                                     filters=filters, owner=owner, users=users, statuses=ACCOUNT_STATUSES,
-                                    segments=SEGMENTS, labels=CHOICE_LABELS, now=pages.utcnow(), **template_helpers())
+                                    segments=SEGMENTS, labels=CHOICE_LABELS, now=local_now(), **template_helpers())
 
     @expose("/<uuid:pk>")
     @has_access
     def show(self, pk):
         """One account: contacts, projects, deals and the timeline."""
+        return self._page(pk)
+
+    def _page(self, pk, typed: dict | None = None):
+        """The account page; after a refused quick action, with what was typed still in its form
+        (and that form open), answered 422 so nothing suggests it was saved."""
         try:
             data = pages.account_page(pk, arg_int("timeline_page"))
         except DomainError:
             abort(404)
-        return self.render_template("pages/account.html", labels=CHOICE_LABELS, column_labels=COLUMN_LABELS,
-                                    now=pages.utcnow(),
-                                    next_step_state=next_step_state, **data, **template_helpers())
+        data["timeline"] = group_timeline(data["timeline"])
+        return self.render_template("pages/account.html", labels=CHOICE_LABELS,
+                                    evidence_messages=evidence_messages(e["item"] for e in data["timeline"]),
+                                    now=local_now(),
+                                    next_step_state=next_step_state, typed=typed or {}, **data,
+                                    **template_helpers()), 422 if typed else 200
 
     @expose("/<uuid:pk>/contacts", methods=["POST"])
     @has_access
@@ -81,6 +92,7 @@ class AccountPageView(BaseView):
             flash(gettext("Contact added."), "success")
         except DomainError as exc:
             flash_errors(exc)
+            return self._page(pk, {"action": "contact", **request.form.to_dict()})
         return redirect(url_for("AccountPageView.show", pk=pk))
 
     @expose("/<uuid:pk>/opportunities", methods=["POST"])
@@ -95,7 +107,7 @@ class AccountPageView(BaseView):
             return redirect(url_for("OpportunityPageView.show", pk=opp.id))
         except DomainError as exc:
             flash_errors(exc)
-        return redirect(url_for("AccountPageView.show", pk=pk))
+            return self._page(pk, {"action": "deal", **request.form.to_dict()})
 
     @expose("/<uuid:pk>/notes", methods=["POST"])
     @has_access
@@ -106,6 +118,7 @@ class AccountPageView(BaseView):
             flash(gettext("Note added."), "success")
         except DomainError as exc:
             flash_errors(exc)
+            return self._page(pk, {"action": "note", **request.form.to_dict()})
         return redirect(url_for("AccountPageView.show", pk=pk))
 
 
@@ -125,13 +138,14 @@ class OpportunityPageView(BaseView):
         except DomainError:
             abort(404)
         table = stage_table()
-        now = pages.utcnow()
+        now = local_now()
         return self.render_template(
             "pages/opportunity.html", labels=CHOICE_LABELS, now=now, stages=table.names(),
             next_step=next_step_state(data["opp"].next_step_due_at, now, data["opp"].status),
             requirements=stage_requirements(),
             labels_for_js={s: str(CHOICE_LABELS[s]) for s in table.names()},
-            can_reopen=may_reopen(), recent_messages=messages_for_account(data["opp"].account_id, 15),
+            recent_messages=messages_for_account(data["opp"].account_id, 15),
+            actions=group_events(data["history"]), evidence_messages=data["messages"],
             **data, **template_helpers())
 
     @expose("/<uuid:pk>/notes", methods=["POST"])
@@ -149,7 +163,12 @@ class OpportunityPageView(BaseView):
     @expose("/<uuid:pk>/offer", methods=["POST"])
     @has_access
     def offer(self, pk):
-        """Create a draft offer from the deal and open it for editing."""
+        """Create a draft offer from the deal and open it for editing; when the deal has a draft
+        already, open that one (unless the form asks for another on purpose)."""
+        draft = pages.draft_offer(pk)
+        if draft is not None and not request.form.get("another"):
+            flash(gettext("This deal already has a draft offer: here it is."), "info")
+            return redirect(url_for("OfferView.edit", pk=draft.id))
         try:
             offer = create_offer_from(change_request(), pk)
         except DomainError as exc:

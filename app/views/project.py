@@ -11,6 +11,7 @@ from .projects import PROJECT_PERMISSIONS
 
 
 class ProjectMemberView(CrmModelView):
+    record_page = ("ProjectPageView.show", "project_id")  # where a saved form lands
     datamodel = CrmInterface(ProjectMember)
     class_permission_name = "Project"
     base_permissions = PROJECT_PERMISSIONS
@@ -21,6 +22,7 @@ class ProjectMemberView(CrmModelView):
 
 
 class ProjectView(CrmModelView):
+    record_page = ("ProjectPageView.show", "id")  # where a saved form lands
     datamodel = CrmInterface(Project)
     class_permission_name = "Project"
     base_permissions = PROJECT_PERMISSIONS

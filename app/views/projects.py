@@ -13,13 +13,13 @@ from app.domain.errors import DomainError
 from app.domain.next_step import next_step_state
 from app.extensions import db
 from app.models import ProjectMember
-from app.models.types import utcnow
 from app.queries import projects as queries
 from app.services import records
-from app.views.labels import CHOICE_LABELS, COLUMN_LABELS
-from app.web import change_request, request_actor
+from app.views.labels import CHOICE_LABELS
+from app.web import change_request, local_now, request_actor
 
 from .helpers import arg_int, template_helpers
+from .history import evidence_messages, group_timeline
 
 # Every view and API named "Project" declares the same set (FAB drops the permissions a view of
 # the same name does not declare when it syncs).
@@ -59,8 +59,10 @@ class ProjectPageView(BaseView):
         except DomainError:
             abort(404)
         sm = self.appbuilder.sm
-        return self.render_template("pages/project.html", labels=CHOICE_LABELS, column_labels=COLUMN_LABELS,
-                                    now=utcnow(), next_step_state=next_step_state, manage=manage,
+        data["timeline"] = group_timeline(data["timeline"])
+        return self.render_template("pages/project.html", labels=CHOICE_LABELS,
+                                    evidence_messages=evidence_messages(e["item"] for e in data["timeline"]),
+                                    now=local_now(), next_step_state=next_step_state, manage=manage,
                                     may_note=sm.has_access("can_note", "Project"),
                                     may_edit=sm.has_access("can_write", "Project"),
                                     may_read_threads=sm.has_access("can_read", "Triage"), **data, **template_helpers())

@@ -5,15 +5,18 @@ import uuid
 
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
-from flask_babel import gettext
-from sqlalchemy import func, or_, select
+from flask_babel import gettext, lazy_gettext as _l
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
+from sqlalchemy import select
 
 from app.domain.errors import DomainError
 from app.extensions import db
-from app.models import Account
+from app.models import Account, InboundThread, Opportunity
 from app.models.choices import INBOUND_SOURCES, THREAD_STATUSES
 from app.queries import inbox
 from app.queries import projects as project_queries
+from app.queries.conditions import contains
 from app.services import triage
 from app.web import change_request
 
@@ -30,6 +33,34 @@ ACTIONS = {
     "ignore": lambda pk, form: triage.ignore_thread(change_request(), pk),
     "undo": lambda pk, form: triage.undo_last_action(change_request(), pk),
 }
+
+
+DONE = {
+    "assign": _l("The conversation is now on %(account)s."),
+    "create_account": _l("Account %(account)s created; the conversation is on it."),
+    "propose": _l("Deal %(deal)s proposed from the conversation: accept it on the board with its name and amount."),
+    "ignore": _l("The conversation is ignored."),
+    "undo": _l("Undone."),
+}
+
+
+def done_message(action: str, pk) -> Markup:
+    """What a triage action did, with links to the account or deal and an undo button right there."""
+    thread = db.session.get(InboundThread, pk)
+    account = db.session.get(Account, thread.account_id) if thread is not None and thread.account_id else None
+    deal = db.session.get(Opportunity, thread.opportunity_id) if thread is not None and thread.opportunity_id else None
+    account_link = Markup('<a href="{}">{}</a>').format(url_for("AccountPageView.show", pk=account.id), account.name) \
+        if account is not None else "—"
+    deal_link = Markup('<a href="{}">{}</a>').format(url_for("OpportunityPageView.show", pk=deal.id), deal.name) \
+        if deal is not None else "—"
+    text = Markup(escape(str(DONE[action]) % {"account": "\x00a", "deal": "\x00d"})) \
+        .replace("\x00a", account_link).replace("\x00d", deal_link)
+    if action == "undo":
+        return Markup(text)
+    undo = Markup(' <form method="post" action="{}" class="inline-form undo-form"><input type="hidden" name="csrf_token" '
+                  'value="{}"><button class="btn btn-xs btn-default" type="submit">{}</button></form>').format(
+        url_for("TriageView.act", pk=pk, action="undo"), generate_csrf(), gettext("Undo"))
+    return Markup(text) + undo
 
 
 class TriageView(BaseView):
@@ -57,12 +88,12 @@ class TriageView(BaseView):
     @has_access
     def accounts(self):
         """Account search for the assign box: [{id, text}] (name or domain contains the term)."""
-        term = (request.args.get("q") or "").strip().lower()
+        term = (request.args.get("q") or "").strip()
         if len(term) < 2:
             return jsonify([])
-        rows = db.session.execute(select(Account.id, Account.name, Account.domain).where(or_(
-            func.lower(Account.name).like(f"%{term}%"), func.lower(Account.domain).like(f"%{term}%")))
-            .order_by(Account.name).limit(20)).all()
+        rows = db.session.execute(select(Account.id, Account.name, Account.domain)
+                                  .where(contains(term, Account.name, Account.domain))
+                                  .order_by(Account.name).limit(20)).all()
         return jsonify([{"id": str(r.id), "text": f"{r.name} ({r.domain})" if r.domain else r.name} for r in rows])
 
     @expose("/projects")
@@ -88,8 +119,10 @@ class TriageView(BaseView):
             abort(404)
         try:
             outcome = ACTIONS[action](pk, request.form)
-            flash(gettext("Done.") if outcome not in (False, None) else gettext("Nothing to do: that was done already."),
-                  "success" if outcome not in (False, None) else "info")
+            if outcome in (False, None):
+                flash(gettext("Nothing to do: that was done already."), "info")
+            else:
+                flash(done_message(action, pk), "success")
         except DomainError as exc:
             flash_errors(exc)
         return redirect(request.referrer or url_for("TriageView.index"))

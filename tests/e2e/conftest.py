@@ -54,11 +54,13 @@ def browser():
 
 @pytest.fixture()
 def page_as(browser, live_server):
-    """page_as(role, lang="en") -> a logged-in Playwright page."""
+    """page_as(role, lang="en", timezone_id=None) -> a logged-in Playwright page (the browser's own
+    zone is the machine's unless given)."""
     contexts = []
 
-    def open_page(role: str, lang: str = "en"):
-        context = browser.new_context(viewport={"width": 1500, "height": 950})
+    def open_page(role: str, lang: str = "en", timezone_id: str | None = None):
+        context = browser.new_context(viewport={"width": 1500, "height": 950},
+                                      **({"timezone_id": timezone_id} if timezone_id else {}))
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(10000)

@@ -156,8 +156,11 @@ def test_pm_cannot_change_a_stage_but_can_add_a_note(app, client, api, deal, use
 
 def test_list_filters_by_plain_parameters(client, api, deal, users):
     h = deal["h"]
+    refused = client.post("/api/v1/opportunities/", json={"account_id": deal["account"], "name": "Brand book",
+                                                          "owner": "owner"}, headers=h)
+    assert refused.status_code == 403  # Sales cannot hand a deal to someone else; an Owner can
     other = client.post("/api/v1/opportunities/", json={"account_id": deal["account"], "name": "Brand book",
-                                                        "owner": "owner"}, headers=h)
+                                                        "owner": "owner"}, headers=api("Owner"))
     assert other.status_code == 201
     mine = client.get("/api/v1/opportunities/?owner=me", headers=h).get_json()
     assert mine["ids"] == [deal["opp"]] and mine["count"] == 1

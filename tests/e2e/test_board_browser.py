@@ -4,6 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from app.domain.localtime import zone
 from app.extensions import db
 from app.models import Account, Opportunity, OpportunityEvent
 from tests.helpers import change_context
@@ -16,13 +17,14 @@ pytestmark = pytest.mark.browser
 def deals(app, clean_db, users):
     now = datetime.now(timezone.utc)
     # deals created past lead carry evidence, like a person creating them would give
-    with app.app_context(), change_context(actor_id=users["Sales"], evidence_refs=[{"type": "note", "text": "seeded"}]):
+    # seeded by an Admin (who may give deals to anyone); "today" is the studio's (Moscow) day
+    with app.app_context(), change_context(actor_id=users["Admin"], evidence_refs=[{"type": "note", "text": "seeded"}]):
         account = Account(name="Кофейня «Зерно»", domain="zerno.ru", owner_user_id=users["Sales"])
         lead = Opportunity(account=account, name="Website redesign", owner_user_id=users["Sales"], amount_estimate=100000)
         late = Opportunity(account=account, name="Brand book", owner_user_id=users["Sales"], stage="qualified",
                            next_step_text="Call back", next_step_due_at=now - timedelta(days=2))
         today = Opportunity(account=account, name="Menu design", owner_user_id=users["Sales"], stage="discovery",
-                            next_step_text="Send moodboard", next_step_due_at=now.replace(hour=23, minute=59))
+                            next_step_text="Send moodboard", next_step_due_at=now.astimezone(zone("Europe/Moscow")).replace(hour=23, minute=59))
         other = Opportunity(account=account, name="Someone else's deal", owner_user_id=users["Owner"])
         db.session.add_all([lead, late, today, other])
         db.session.commit()

@@ -136,7 +136,7 @@ def test_quick_actions_on_the_account_page(app, client, as_role, clean_db, users
     bad = client.post(f"/accounts/{acc}/opportunities", data={"name": "Bad", "amount_estimate": "lots"}, follow_redirects=True)
     assert "Not a valid amount" in bad.get_data(as_text=True)
     page = client.get(f"/accounts/{acc}").get_data(as_text=True)
-    assert "Anna" in page and "ЛПР" in page and "Upsell" in page and "250,000 RUB" in page
+    assert "Anna" in page and "ЛПР" in page and "Upsell" in page and "RUB\u00a0250,000.50" in page
     with app.app_context():
         assert db.session.scalar(select(Opportunity.amount_estimate).where(Opportunity.name == "Upsell")) == Decimal("250000.50")
 

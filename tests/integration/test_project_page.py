@@ -232,7 +232,7 @@ def test_board_project_filter(client, as_role, project):
     outside = client.get("/board/?owner=all&project=none").get_data(as_text=True)
     assert column_count(outside, "lead") == 1 and "New brand book" in outside and "Change request: menu" not in outside
     summary = client.get(f"/board/summary?owner=all&project={project['project']}").get_json()
-    assert summary["lead"]["count"] == 1 and summary["lead"]["amount"] == "120,000"
+    assert summary["lead"]["count"] == 1 and summary["lead"]["amount"] == "RUB\u00a0120,000"
 
 
 def test_the_board_offers_only_visible_projects(client, as_role, project):

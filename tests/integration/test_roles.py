@@ -48,9 +48,11 @@ TABLE = {
 @pytest.fixture()
 def records(app, clean_db, users):
     with app.app_context(), change_context(actor_id=users["Admin"]):
-        account = Account(name="Role Test", domain="roletest.ru")
+        # owned by the Sales user: this table is about role rights; whose records Sales may
+        # change is tests/e2e/test_ownership.py's matrix
+        account = Account(name="Role Test", domain="roletest.ru", owner_user_id=users["Sales"])
         contact = Contact(account=account, name="Anna")
-        opp = Opportunity(account=account, name="Deal")
+        opp = Opportunity(account=account, name="Deal", owner_user_id=users["Sales"])
         project = Project(account=account, name="Site")
         db.session.add_all([account, contact, opp, project])
         db.session.flush()

@@ -5,17 +5,27 @@
   var boardEl = document.getElementById("board");
   if (!boardEl) { return; }
 
+  // The board fills the window below its top edge (board.css), so its scrollbar stays on screen.
+  function fitHeight() {
+    boardEl.style.setProperty("--board-top", Math.round(boardEl.getBoundingClientRect().top + window.scrollY) + "px");
+  }
+  fitHeight();
+  window.addEventListener("resize", fitHeight);
+  window.addEventListener("load", fitHeight);
+
   function listOf(stage) { return boardEl.querySelector('.board-cards[data-stage="' + stage + '"]'); }
 
   function refreshSummary() {
-    fetch(boardEl.dataset.summaryUrl, {credentials: "same-origin"}).then(function (r) { return r.json(); })
+    fetch(boardEl.dataset.summaryUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
       .then(function (summary) {
         Object.keys(summary).forEach(function (stage) {
           var col = boardEl.querySelector('.board-column[data-stage="' + stage + '"]');
           if (!col) { return; }
           col.querySelector(".column-count").textContent = summary[stage].count;
           col.querySelector(".column-amount").textContent = summary[stage].amount;
-          col.querySelector(".column-weighted").textContent = summary[stage].weighted;
+          var weighted = col.querySelector(".column-weighted");  // open columns only
+          if (weighted) { weighted.textContent = summary[stage].weighted; }
         });
       });
   }
@@ -24,6 +34,7 @@
     card.dataset.version = result.version;
     card.dataset.stage = result.stage;
     card.dataset.nextStepText = result.next_step_text || "";
+    card.dataset.nextStepDue = window.CrmTime.toLocalInput(result.next_step_due_at);
     var state = result.next_step_state;  // the server's verdict (app/domain/next_step.py)
     card.classList.toggle("is-overdue", state === "overdue");
     card.classList.toggle("is-due-today", state === "today");
@@ -32,7 +43,7 @@
       due.innerHTML = "";
       var span = document.createElement("span");
       span.className = "due due-" + state;
-      span.textContent = new Date(result.next_step_due_at).toLocaleString();
+      span.textContent = window.CrmTime.format(result.next_step_due_at);
       due.appendChild(span);
     }
     var days = card.querySelector(".card-days");
@@ -50,7 +61,7 @@
       card.classList.remove("is-moving");
     };
     window.CrmMove.open({
-      id: card.dataset.opportunityId, version: card.dataset.version, stage: target,
+      id: card.dataset.opportunityId, version: card.dataset.version, stage: target, from: card.dataset.stage,
       nextStepText: card.dataset.nextStepText, nextStepDue: card.dataset.nextStepDue,
       onDone: function (data) {
         var list = listOf(target);
@@ -67,7 +78,10 @@
   boardEl.querySelectorAll(".board-cards").forEach(function (list) {
     Sortable.create(list, {
       group: "board", animation: 120, filter: "select, a, button", preventOnFilter: false, forceFallback: true,
+      draggable: ".board-card:not(.is-locked)",  // cards the user may not move (the server says which)
+      onStart: function () { boardEl.classList.add("is-dragging"); },  // won/lost light up as drop zones
       onEnd: function (evt) {
+        boardEl.classList.remove("is-dragging");
         if (evt.from === evt.to) { return; }
         startMove(evt.item, evt.from, evt.oldIndex, evt.to.dataset.stage);
       }
@@ -91,7 +105,7 @@
     if (!button) { return; }
     var offset = parseInt(button.dataset.offset, 10);
     var url = button.dataset.url + (button.dataset.url.indexOf("?") === -1 ? "?" : "&") + "offset=" + offset;
-    fetch(url, {credentials: "same-origin"}).then(function (r) { return r.text(); }).then(function (html) {
+    fetch(url, {credentials: "same-origin"}).then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.text(); }).then(function (html) {
       var list = listOf(button.dataset.stage);
       var holder = document.createElement("div");
       holder.innerHTML = html;

@@ -41,9 +41,38 @@
     if (general.length) { errorsBox.textContent = general.join(" "); errorsBox.hidden = false; }
   }
 
-  function toIso(localValue) {
-    return localValue ? new Date(localValue).toISOString() : null;
+  /* Times are typed and shown in the user's zone (config.timezone: their own or the studio's),
+     whatever zone the browser is in; the API gets UTC. */
+  var zone = config.timezone || "UTC";
+  var partsFormat = new Intl.DateTimeFormat("en-US", {timeZone: zone, hourCycle: "h23", year: "numeric",
+    month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit"});
+
+  function wallClock(ms) {  // the zone's wall-clock reading of an instant, as if it were UTC
+    var p = {};
+    partsFormat.formatToParts(new Date(ms)).forEach(function (x) { p[x.type] = x.value; });
+    return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour % 24, +p.minute, +p.second);
   }
+
+  function toIso(localValue) {  // "2026-12-01T14:00" in the user's zone -> ISO 8601 UTC
+    if (!localValue) { return null; }
+    var asUtc = Date.parse(localValue + (localValue.length === 16 ? ":00" : "") + "Z");
+    var guess = asUtc - (wallClock(asUtc) - asUtc);
+    guess = asUtc - (wallClock(guess) - guess);  // the offset at the instant itself (DST edges)
+    return new Date(guess).toISOString();
+  }
+
+  function toLocalInput(iso) {  // ISO 8601 -> "2026-12-01T14:00" in the user's zone
+    if (!iso) { return ""; }
+    return new Date(wallClock(Date.parse(iso))).toISOString().slice(0, 16);
+  }
+
+  var displayFormat = new Intl.DateTimeFormat(config.locale || undefined,
+    {timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"});
+
+  window.CrmTime = {
+    toIso: toIso, toLocalInput: toLocalInput,
+    format: function (iso) { return iso ? displayFormat.format(new Date(iso)) : ""; }
+  };
 
   window.CrmMove = {
     open: function (opts) {
@@ -57,6 +86,8 @@
       form.elements.next_step_text.value = opts.nextStepText || "";
       form.elements.next_step_due_at.value = opts.nextStepDue || "";
       form.querySelector(".move-target").textContent = config.labels[opts.stage] || opts.stage;
+      var reopenNote = form.querySelector(".move-reopen-note");
+      if (reopenNote) { reopenNote.hidden = config.closedStages.indexOf(opts.from) === -1 || config.closedStages.indexOf(opts.stage) !== -1; }
       $dialog.modal("show");
     }
   };
@@ -69,7 +100,10 @@
     if (current.version) { body.version = parseInt(current.version, 10); }
     (config.requirements[current.stage] || []).forEach(function (name) {
       var value = form.elements[name].value;
-      if (name === "next_step_due_at") { value = toIso(value); }
+      if (name === "next_step_due_at") {
+        if (value === (current.nextStepDue || "")) { return; }  // untouched: the stored time stays as it is
+        value = toIso(value);
+      }
       body[name] = value === "" ? null : value;
     });
     clearErrors();

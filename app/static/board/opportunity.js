@@ -5,13 +5,14 @@
   if (!page) { return; }
   function move(stage) {
     window.CrmMove.open({
-      id: page.dataset.opportunityId, version: page.dataset.version, stage: stage,
+      id: page.dataset.opportunityId, version: page.dataset.version, stage: stage, from: page.dataset.stage,
       nextStepText: page.dataset.nextStepText, nextStepDue: page.dataset.nextStepDue,
       onDone: function () { window.location.reload(); },
       onRefused: function () {}, onCancel: function () {}
     });
   }
   var select = document.getElementById("opp-move");
+  if (!select) { return; }  // the user may not move this deal: no controls were drawn
   select.addEventListener("change", function () { if (select.value) { var s = select.value; select.value = ""; move(s); } });
   document.querySelectorAll(".opp-actions .mark").forEach(function (b) {
     b.addEventListener("click", function () { move(b.dataset.stage); });
