@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask_appbuilder.const import AUTH_DB
@@ -36,6 +37,10 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 # Permission groups used by the roles below. View and API classes set class_permission_name
 # to one name, so one name covers the generated view and its REST API. Beyond read/write/delete:
 # "can reopen on Opportunity" (move a won or lost deal back to an open stage) and "can read on
@@ -63,6 +68,7 @@ FAB_ROLES_DEFAULT = {
         ("Accounts|Client accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|Record changes|CRM|Board|Triage|Dashboard|Why deals stall|Reports", "menu_access"),
         (INBOUND_MENUS, "menu_access"),
         ("MenuApi", "can_get"),
+        ("SwaggerView|OpenApi", "can_show|can_get"),  # the API docs: Swagger UI and /api/v1/_openapi
         ("UserInfoEditView|ResetMyPasswordView", ".*"),
         ("UserDBModelView", "can_userinfo|can_userinfoedit|can_resetmypassword"),  # their own profile page
     ),
@@ -76,6 +82,7 @@ FAB_ROLES_DEFAULT = {
         ("Accounts|Client accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|Record changes|CRM|Board|Triage|Dashboard", "menu_access"),
         (INBOUND_MENUS, "menu_access"),
         ("MenuApi", "can_get"),
+        ("SwaggerView|OpenApi", "can_show|can_get"),  # the API docs: Swagger UI and /api/v1/_openapi
         ("UserInfoEditView|ResetMyPasswordView", ".*"),
         ("UserDBModelView", "can_userinfo|can_userinfoedit|can_resetmypassword"),  # their own profile page
     ),
@@ -86,6 +93,7 @@ FAB_ROLES_DEFAULT = {
         ("Board|AccountPage|OpportunityPage", READ + "|can_note"),
         ("Accounts|Client accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|Record changes|CRM|Board", "menu_access"),
         ("MenuApi", "can_get"),
+        ("SwaggerView|OpenApi", "can_show|can_get"),  # the API docs: Swagger UI and /api/v1/_openapi
         ("UserInfoEditView|ResetMyPasswordView", ".*"),
         ("UserDBModelView", "can_userinfo|can_userinfoedit|can_resetmypassword"),  # their own profile page
     ),
@@ -98,6 +106,9 @@ class Config:
     def __init__(self) -> None:
         self.SECRET_KEY = _secret_key()
         self.SQLALCHEMY_DATABASE_URI = _database_url()
+        # the owner's URL for migrations (run.py, flask db upgrade); unset: DATABASE_URL migrates too
+        migration_url = os.environ.get("MIGRATION_DATABASE_URL")
+        self.MIGRATION_DATABASE_URL = migration_url.replace("postgres://", "postgresql://", 1) if migration_url else None
         self.HOST = os.environ.get("HOST", "127.0.0.1")
         self.PORT = _int("PORT", 8080)
         self.CRM_ADMIN_USER = os.environ.get("CRM_ADMIN_USER", "admin")
@@ -111,9 +122,22 @@ class Config:
         self.TELEGRAM_WEBHOOK_SECRET = os.environ.get("TELEGRAM_WEBHOOK_SECRET") or None
         self.CRM_STAGE_OVERRIDES: dict = {}
         self.CRM_NO_TOUCH_DAYS = _int("CRM_NO_TOUCH_DAYS", 21)
+        # the largest request body, in bytes (webhooks and logins included): a larger one is refused
+        # with 413 before it is read (README "Limits and bad input")
+        self.MAX_CONTENT_LENGTH = _int("CRM_MAX_CONTENT_LENGTH", 1024 * 1024)
         self.CRM_ROTTING_DAYS = {
             "lead": 14, "qualified": 14, "discovery": 21, "proposal_sent": 14, "negotiation": 21,
         }
+        # sessions and login (app/sessions.py, README "Sessions and security headers")
+        self.CRM_HTTPS = _flag("CRM_HTTPS")  # served over HTTPS: HSTS and Secure cookies
+        self.CRM_PROXY_FIX = _flag("CRM_PROXY_FIX")  # behind one reverse proxy: trust its X-Forwarded-*
+        self.CRM_LOGIN_MAX_FAILURES = _int("CRM_LOGIN_MAX_FAILURES", 10)  # wrong passwords in a row → locked
+        self.CRM_LOGIN_LOCK_MINUTES = _int("CRM_LOGIN_LOCK_MINUTES", 15)
+        self.CRM_LOGIN_ADDRESS_MAX_FAILURES = _int("CRM_LOGIN_ADDRESS_MAX_FAILURES", 50)  # per address and window
+        self.CRM_LOGIN_ADDRESS_WINDOW_MINUTES = _int("CRM_LOGIN_ADDRESS_WINDOW_MINUTES", 15)
+        self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=_int("CRM_JWT_ACCESS_MINUTES", 15))
+        self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=_int("CRM_JWT_REFRESH_DAYS", 30))
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=_int("CRM_SESSION_HOURS", 24 * 7))
 
 
 class BaseSettings:
@@ -129,6 +153,7 @@ class BaseSettings:
     FAB_CREATE_DB = False  # Alembic owns the schema, ab_* tables included
     FAB_UPDATE_PERMS = False  # run.py syncs permissions after migrating
     FAB_ROLES = FAB_ROLES_DEFAULT
+    FAB_MENU = "app.views.CrmMenu"  # FAB's Security category in the user menu: a one-row navbar
     FAB_API_SWAGGER_UI = True
     FAB_API_MAX_PAGE_SIZE = 100
     FAB_ADD_SECURITY_API = False

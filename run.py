@@ -1,13 +1,15 @@
 """The one command: migrate, sync roles, ensure the first admin, optional demo data, serve.
 
     python run.py            # upgrade the database to head and serve with gunicorn on HOST:PORT
-    python run.py --demo     # ... and load the demo studio data first (idempotent)
+    python run.py --demo     # ... and create the demo's Sales and PM users and load the demo
+                             #     studio data first (idempotent)
     python run.py --no-serve # prepare the database only
 """
 from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 
 
@@ -31,9 +33,37 @@ def prepare(demo: bool) -> dict:
             from app.services.context import SYSTEM, ChangeRequest
             from app.services.demo import load_demo
 
+            created = ensure_demo_users(app.appbuilder)
+            if created:
+                print("Created the demo users (passwords shown once):")
+                for username, role, password in created:
+                    print(f"  {username} ({role}): {password}")
             with scope.scoped(scope.SYSTEM):
                 print(load_demo(ChangeRequest(SYSTEM)))
         return {"host": app.config["HOST"], "port": app.config["PORT"], "db": app.config["SQLALCHEMY_DATABASE_URI"]}
+
+
+def ensure_demo_users(appbuilder) -> list[tuple[str, str, str]]:
+    """The demo's Sales and PM users (app.services.demo.DEMO_USERS), created once with a generated
+    password; a user that exists is kept as it is. Returns (user name, role, password) of each
+    user created."""
+    from app.services.demo import DEMO_USERS
+
+    sm = appbuilder.sm
+    created = []
+    for username, role_name, first_name, last_name in DEMO_USERS:
+        if sm.find_user(username=username):
+            continue
+        role = sm.find_role(role_name)
+        if role is None:
+            print(f"No role {role_name!r} in FAB_ROLES: the demo user {username!r} is not created.")
+            continue
+        password = secrets.token_urlsafe(12)
+        if not sm.add_user(username=username, first_name=first_name, last_name=last_name,
+                           email=f"{username}@studio.local", role=role, password=password):
+            raise RuntimeError(f"could not create the demo user {username!r}")
+        created.append((username, role_name, password))
+    return created
 
 
 def serve(host: str, port: int) -> None:

@@ -43,11 +43,12 @@ def create_app(**overrides) -> Flask:
         register_views(appbuilder)
         _api_locale(app, appbuilder)
 
-    from . import errors
+    from . import errors, sessions
     from .cli import crm
     from .webhooks import bp as webhooks
 
     errors.install(app)
+    sessions.install(app)
 
     app.register_blueprint(webhooks)
     csrf.exempt(webhooks)
@@ -55,20 +56,30 @@ def create_app(**overrides) -> Flask:
     return app
 
 
-def _csrf_for_cookie_sessions() -> None:
-    """Every unsafe request authenticated by the session cookie needs the CSRF token (forms and
-    the browser's API calls alike); JWT clients (Authorization: Bearer) and signed webhooks don't."""
+def _csrf_for_cookie_sessions():
+    """A request that carries `Authorization: Bearer …` is authenticated by that token alone (a
+    JSON 401 if it is not a valid, unrevoked JWT; the session cookie is ignored for it), and only
+    such a request is exempt from the CSRF check. Every other unsafe request authenticated by the
+    session cookie needs the CSRF token (forms and the browser's API calls alike); anonymous API
+    calls get FAB's JSON 401, signed webhooks and the login endpoints need no token."""
     from flask import current_app, request
+    from flask_login import current_user
 
+    from .sessions import API_LOGIN, API_REFRESH, authenticate_bearer, token_authenticated
+
+    refusal = authenticate_bearer()
+    if refusal is not None:
+        return refusal
     if not current_app.config.get("WTF_CSRF_ENABLED", True):
-        return
-    if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
-        return
-    if request.headers.get("Authorization", "").startswith("Bearer "):
-        return
-    if request.blueprint == "webhooks" or request.path in ("/api/v1/security/login", "/api/v1/security/refresh"):
-        return
+        return None
+    if request.method in ("GET", "HEAD", "OPTIONS", "TRACE") or token_authenticated():
+        return None
+    if request.blueprint == "webhooks" or request.path in (API_LOGIN, API_REFRESH):
+        return None
+    if request.path.startswith("/api/") and not current_user.is_authenticated:
+        return None  # no session to forge: FAB answers 401
     csrf.protect()
+    return None
 
 
 def _api_locale(app: Flask, appbuilder) -> None:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from app.domain.next_step import next_step_state
-from app.domain.ranges import RANGES
+from app.domain.ranges import MAX_INT, OUT_OF_RANGE, RANGES, date_error
+from app.domain.text import json_errors
 from app.models.types import utcnow
 from app.models.choices import FORECAST_CATEGORIES, OPPORTUNITY_STATUSES, STAGES
 
@@ -24,7 +25,26 @@ class OffsetDateTime(fields.AwareDateTime):
     """ISO 8601 with an offset (any zone; stored in UTC). A time without an offset is refused:
     the server cannot know which zone a script meant."""
 
-    default_error_messages = {"invalid_awareness": "Give the offset too, e.g. 2026-12-01T14:00:00+03:00 or …Z."}
+    default_error_messages = {"invalid_awareness": "Give the offset too, e.g. 2026-12-01T14:00:00+03:00 or …Z.",
+                              "out_of_range": OUT_OF_RANGE}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if date_error(result):  # a year 1 at +03:00 is year 0 in UTC: no database or zone can hold it
+            raise self.make_error("out_of_range")
+        return result
+
+
+class Day(fields.Date):
+    """An ISO date between 1900 and 2999 (ranges.EARLIEST..LATEST)."""
+
+    default_error_messages = {"out_of_range": OUT_OF_RANGE}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if date_error(result):
+            raise self.make_error("out_of_range")
+        return result
 
 
 class UTCDateTime(fields.DateTime):
@@ -36,19 +56,37 @@ class UTCDateTime(fields.DateTime):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
-def in_range(name: str) -> validate.Range:
-    """A marshmallow range from the domain's one table of ranges."""
+def in_range(name: str) -> list[validate.Range]:
+    """Marshmallow ranges from the domain's one table of ranges: the rule, and the column's limit."""
     bounds = RANGES[name]
-    return validate.Range(bounds.low, bounds.high, error=bounds.message)
+    rules = [validate.Range(bounds.low, bounds.high, error=bounds.message)]
+    if bounds.limit is not None:
+        rules.append(validate.Range(-bounds.limit, bounds.limit, error=OUT_OF_RANGE))
+    return rules
+
+
+STORED_INT = validate.Range(-MAX_INT - 1, MAX_INT, error=OUT_OF_RANGE)  # fits an INTEGER column
+
+
+class InputSchema(Schema):
+    """A request body: unknown fields refused (400); a text with NUL or a lone surrogate, which
+    the database cannot store, refused on its field (422) before any value is read."""
+
+    class Meta:
+        unknown = RAISE
+
+    @pre_load
+    def _storable_text(self, data, **kwargs):
+        errors = json_errors(data)
+        if errors:
+            raise ValidationError(errors)
+        return data
 
 
 CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="Must be a three-letter ISO 4217 code, e.g. RUB.")
 
 
-class OpportunityChangeFields(Schema):
-    class Meta:
-        unknown = RAISE
-
+class OpportunityChangeFields(InputSchema):
     stage = fields.String(validate=validate.OneOf(STAGES))
     status = fields.String(validate=validate.OneOf(OPPORTUNITY_STATUSES),
                            metadata={"description": "follows the stage; a contradicting value is refused"})
@@ -60,9 +98,9 @@ class OpportunityChangeFields(Schema):
     next_step_due_at = OffsetDateTime(allow_none=True)
     lost_reason = fields.String(allow_none=True, validate=validate.Length(max=2000))
     discount_percent = fields.Decimal(allow_none=True, validate=in_range("discount_percent"), as_string=True)
-    close_date_target = fields.Date(allow_none=True)
+    close_date_target = Day(allow_none=True)
     owner = fields.Raw(allow_none=True, metadata={"description": "user id, username or 'me'"})
-    owner_user_id = fields.Integer(allow_none=True, strict=True)
+    owner_user_id = fields.Integer(allow_none=True, strict=True, validate=STORED_INT)
     project_id = fields.UUID(allow_none=True, metadata={"description": "the project this deal belongs to (an upsell "
                                                         "or change request): only its members see it"})
     source = fields.String(allow_none=True, validate=validate.Length(max=64))
@@ -73,7 +111,7 @@ class OpportunityPatchSchema(OpportunityChangeFields):
     name = fields.String(validate=validate.Length(min=1, max=255))
     evidence_refs = fields.List(fields.Raw(), metadata={"description": "required when stage, amount, discount "
                                                         "or lost_reason change; items as EvidenceRef"})
-    version = fields.Integer(strict=True, metadata={"description": "the version you read; a stale one answers 409"})
+    version = fields.Integer(strict=True, validate=STORED_INT, metadata={"description": "the version you read; a stale one answers 409"})
 
 
 class OpportunityCreateSchema(OpportunityChangeFields):
@@ -83,11 +121,8 @@ class OpportunityCreateSchema(OpportunityChangeFields):
                                                         "lead (or won/lost): items as in PATCH"})
 
 
-class AcceptSchema(Schema):
+class AcceptSchema(InputSchema):
     """Accepting a proposed deal: its name and amount (and optionally owner and next step)."""
-
-    class Meta:
-        unknown = RAISE
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=255))
     amount_estimate = fields.Decimal(required=True, places=2, validate=in_range("amount_estimate"), as_string=True)
@@ -97,10 +132,7 @@ class AcceptSchema(Schema):
     next_step_due_at = OffsetDateTime(allow_none=True)
 
 
-class NoteSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class NoteSchema(InputSchema):
     text = fields.String(required=True, validate=validate.Length(min=1, max=10000))
     evidence_refs = fields.List(fields.Raw())
 
@@ -154,7 +186,16 @@ class OpportunityWriteResultSchema(Schema):
 
 
 class ErrorSchema(Schema):
-    message = fields.Raw(metadata={"description": "{field: [why]} or a text"})
+    """Every refusal: `{"message": …}` (a 409 of a duplicate also carries the existing record's id)."""
+
+    class Meta:
+        unknown = INCLUDE  # documented as open: a refusal may carry more keys
+
+    message = fields.Raw(required=True, metadata={
+        "description": "a text, or {field: [why, …]} (nested for list items, e.g. evidence_refs)",
+        "oneOf": [{"type": "string"}, {"type": "object", "additionalProperties": True}]})
+    id = fields.UUID(metadata={"description": "409 of a duplicate: the record that already has the value"})
+    existing_id = fields.UUID(metadata={"description": "the same as id"})
 
 
 class OpportunityListSchema(Schema):
@@ -170,27 +211,18 @@ class OpportunityListSchema(Schema):
 # The values are checked by the triage verbs (one definition each); these only bound the shapes.
 # ---------------------------------------------------------------------------------------------
 
-class TriageNoBodySchema(Schema):
+class TriageNoBodySchema(InputSchema):
     """ignore and undo take no fields (an empty object or no body)."""
 
-    class Meta:
-        unknown = RAISE
 
-
-class TriageAssignSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class TriageAssignSchema(InputSchema):
     account_id = fields.UUID(required=True, metadata={"description": "the account to attach the thread to"})
     project_id = fields.UUID(allow_none=True, metadata={"description": "optionally one of the account's projects: "
                                                         "then only its members see the thread"})
 
 
-class TriageCreateAccountSchema(Schema):
+class TriageCreateAccountSchema(InputSchema):
     """The account (and, with a contact_name, its contact) to create from the sender."""
-
-    class Meta:
-        unknown = RAISE
 
     account_name = fields.String(allow_none=True, validate=validate.Length(max=255),
                                  metadata={"description": "required: a blank name answers 422"})
@@ -202,10 +234,7 @@ class TriageCreateAccountSchema(Schema):
     telegram_handle = fields.String(allow_none=True, validate=validate.Length(max=64))
 
 
-class TriageProposeSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class TriageProposeSchema(InputSchema):
     name = fields.String(allow_none=True, validate=validate.Length(max=255),
                          metadata={"description": "the proposed deal's name (default: the thread's title)"})
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import secrets
 
 from flask import current_app
-from flask_appbuilder.security.manager import BaseSecurityManager
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.security.forms import UserInfoEdit
 from flask_appbuilder.security.sqla.manager import SecurityManager
@@ -65,12 +64,115 @@ class CrmSecurityManager(SecurityManager):
 
     userinfoeditview = CrmUserInfoEditView
     userdbmodelview = CrmUserDBModelView
+    # Logins, sessions and tokens (app/sessions.py): failures counted and locked per user in the
+    # database, sessions and JWTs revoked by logout and by a password change.
+    from app.sessions import CrmSecurityApi as security_api  # FAB's login/refresh + POST /logout
+
+    def create_login_manager(self, app):
+        login_manager = super().create_login_manager(app)
+        login_manager.user_loader(self.load_session_user)
+        return login_manager
+
+    def create_jwt_manager(self, app):
+        from app import sessions
+
+        jwt_manager = super().create_jwt_manager(app)
+        sessions.configure_jwt(jwt_manager)
+        return jwt_manager
+
+    def load_session_user(self, pk):
+        """The user of the session cookie, unless that session was logged out or began before the
+        user's sessions_valid_after (JWT users are loaded by FAB's load_user_jwt)."""
+        from app import sessions
+
+        user = self.load_user(pk)
+        return user if user is not None and sessions.session_is_valid(user) else None
+
+    def auth_user_db(self, username, password):
+        """FAB's password check, not even tried while the address or the user is locked; a
+        failure counts against the address too."""
+        from app import sessions
+
+        if sessions.login_retry_after(self, username) is not None:
+            sessions.count_address_failure()
+            return None
+        user = super().auth_user_db(username, password)
+        if user is None:
+            sessions.count_address_failure()
+        return user
+
+    def update_user_auth_stat(self, user, success=True):
+        """A success resets the failures and the lock; a failure is counted in the database (and
+        locks the user after CRM_LOGIN_MAX_FAILURES in a row)."""
+        from app import sessions
+
+        if success:
+            user.locked_until = None
+            return super().update_user_auth_stat(user, True)
+        sessions.count_user_failure(self, user)
+        self.on_user_login_failed(user)
+        return None
+
+    def reset_password(self, userid, password):
+        """A new password kills every session, JWT and refresh token of the user issued before
+        it (the session that changed its own password stays logged in)."""
+        from app import sessions
+
+        valid_after = sessions.revoke_all(self.get_user_by_id(userid))
+        super().reset_password(userid, password)
+        sessions.keep_current_session(self.get_user_by_id(userid), valid_after)
 
 
 def sync_roles_and_permissions(appbuilder) -> None:
-    """Create FAB_ROLES roles, Admin and Public, and every view's permissions (idempotent)."""
-    BaseSecurityManager.create_db(appbuilder.sm)
-    appbuilder.add_permissions(update_perms=True)
+    """Bring the stored roles and permissions in line with the app (idempotent and quiet).
+
+    FAB_ROLES roles, Admin and Public exist; every permission a view or API declares and
+    menu_access on every menu entry (the user menu's too) exist and are Admin's; a permission that
+    is stored on one of those names but no longer declared is taken from every role and deleted.
+    Views and APIs that share a permission name (a ModelView and its REST API, the inbound views
+    under "Triage", a page and its menu entry) declare the union of their permissions.
+
+    Not FAB's create_db + add_permissions(update_perms=True): that compares each view alone, so
+    views sharing a name remove each other's permissions on every run and, as it cannot take a
+    permission from a role (it passes the Permission, not the PermissionView), logs "Refused to
+    delete permission view" instead; and create_db warns "No user yet created" although run.py
+    creates the admin right after this.
+    """
+    sm = appbuilder.sm
+    session = sm.session
+    for name, rules in sm.builtin_roles.items():
+        sm.add_role(name, [sm.add_permission_view_menu(permission, view) for view, permission in rules])
+    admin = None if sm.auth_role_admin in sm.builtin_roles else sm.add_role(sm.auth_role_admin)
+    sm.add_role(sm.auth_role_public)
+
+    declared: dict[str, set[str]] = {}
+    for view in appbuilder.baseviews:
+        declared.setdefault(view.class_permission_name, set()).update(view.base_permissions or ())
+    stack = list(appbuilder.menu.menu)  # every entry, also those shown in the user menu
+    while stack:
+        item = stack.pop()
+        if item.name != "-":
+            declared.setdefault(item.name, set()).add("menu_access")
+        stack.extend(item.childs)
+
+    stored = {(pv.view_menu.name, pv.permission.name): pv for pv in session.query(sm.permissionview_model)
+              if pv.view_menu is not None and pv.permission is not None}
+    wanted = []
+    for view, permissions in declared.items():
+        for permission in sorted(permissions):
+            wanted.append(stored.get((view, permission)) or sm.add_permission_view_menu(permission, view))
+    if admin is not None:
+        held = {pv.id for pv in admin.permissions}
+        admin.permissions.extend(pv for pv in wanted if pv is not None and pv.id not in held)
+    stale = {pv.id: pv for (view, permission), pv in stored.items()
+             if view in declared and permission not in declared[view]}
+    if stale:
+        for role in sm.get_all_roles():
+            if any(pv.id in stale for pv in role.permissions):
+                role.permissions = [pv for pv in role.permissions if pv.id not in stale]
+        for pv in stale.values():
+            session.delete(pv)
+    session.commit()
 
 
 def ensure_admin(appbuilder) -> str | None:

@@ -1,4 +1,9 @@
-"""Webhook endpoints for Chatwoot and Telegram: authenticate, parse, store — nothing else."""
+"""Webhook endpoints for Chatwoot and Telegram: authenticate, parse, store — nothing else.
+
+After the signature: a body that is not JSON is 400 (a content type other than JSON 415); JSON
+the parsers cannot use (a wrong shape, ids or times of the wrong type, nested too deeply, values
+the database refuses) is answered 200 with `ignored` and a log line, so the sender does not
+retry it forever. The database being away is a 503 (app/errors.py): the sender retries later."""
 from __future__ import annotations
 
 import json
@@ -7,6 +12,8 @@ import time
 
 from flask import Blueprint, current_app, jsonify, request
 
+from app.domain.errors import DomainError
+from app.domain.text import MAX_JSON_DEPTH, json_depth
 from app.inbound import chatwoot, telegram
 from app.inbound.records import UnusablePayload
 from app.inbound.signatures import SignatureError, verify_chatwoot, verify_telegram
@@ -15,25 +22,51 @@ from app.services.inbound import ingest
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+MALFORMED = object()
+# what a parser may raise on a shape it did not foresee: logged and answered 200, never 500
+SHAPE_ERRORS = (UnusablePayload, AttributeError, TypeError, ValueError, KeyError, IndexError, RecursionError)
+
+
+def _json_content_type() -> bool:
+    """JSON, or no content type at all (curl and some proxies send none); text/plain and forms are not."""
+    mimetype = request.mimetype
+    return not mimetype or mimetype == "application/json" or mimetype.endswith("+json")
 
 
 def _json_body():
+    """The parsed body, or MALFORMED (not JSON at all); a body too deep to parse is UnusablePayload."""
     try:
         return json.loads(request.get_data(cache=True) or b"")
+    except RecursionError:
+        raise UnusablePayload("nested too deeply") from None
     except (ValueError, UnicodeDecodeError):
-        return None
+        return MALFORMED
+
+
+def _ignored(source: str, reason) -> tuple:
+    log.warning("%s webhook: unusable payload ignored: %s", source, str(reason)[:200] or type(reason).__name__)
+    return jsonify(stored=0, ignored=str(reason)[:200] or "unusable payload"), 200
 
 
 def _store(parse, source: str):
-    payload = _json_body()
-    if payload is None:
-        return jsonify(message="malformed JSON"), 400
+    if not _json_content_type():
+        log.warning("%s webhook refused: content type %s", source, request.mimetype)
+        return jsonify(message="Send JSON (Content-Type: application/json)."), 415
     try:
+        payload = _json_body()
+        if payload is MALFORMED:
+            return jsonify(message="malformed JSON"), 400
+        if json_depth(payload) > MAX_JSON_DEPTH:
+            raise UnusablePayload("nested too deeply")
         records = parse(payload)
-    except UnusablePayload as exc:
-        log.warning("%s webhook: unusable payload: %s", source, exc)
-        return jsonify(stored=0, ignored=str(exc)), 200
-    result = ingest(ChangeRequest(SYSTEM), records)  # as the system, which sees every thread
+    except SHAPE_ERRORS as exc:
+        if not isinstance(exc, UnusablePayload):  # a shape the parser did not foresee: keep the traceback
+            log.exception("%s webhook: the parser failed on a payload", source)
+        return _ignored(source, exc)
+    try:
+        result = ingest(ChangeRequest(SYSTEM), records)  # as the system, which sees every thread
+    except DomainError as exc:  # a value the database refused (too long, out of range): nothing was stored
+        return _ignored(source, exc)
     return jsonify(stored=result.new, known=result.known), 200
 
 

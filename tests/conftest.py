@@ -19,6 +19,11 @@ CRM_TABLES = ("inbound_thread_events", "inbound_messages", "inbound_threads", "o
               "audit_events", "opportunity_events", "opportunities", "project_notes", "project_members", "projects", "contacts", "accounts")
 
 os.environ.setdefault("CRM_INSTANCE_DIR", tempfile.mkdtemp(prefix="crm-instance-"))
+# The tests migrate only their own database, as its owner (never a production MIGRATION_DATABASE_URL).
+for _name in ("MIGRATION_DATABASE_URL", "CRM_APP_DB_ROLE"):
+    os.environ.pop(_name, None)
+# Append-only audit tables: PostgreSQL refuses TRUNCATE on them (migration 0009, "<table>_no_truncate").
+AUDIT_TABLES = ("opportunity_events", "audit_events", "inbound_thread_events")
 
 
 UNIT_DIR = Path(__file__).resolve().parent / "unit"
@@ -108,12 +113,23 @@ def clean_db(app):
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("TRUNCATE " + ", ".join(CRM_TABLES) + " CASCADE"))
-            else:
-                for table in CRM_TABLES:
-                    conn.execute(text(f"DELETE FROM {table}"))
+            empty_tables(conn, CRM_TABLES)
     yield
+
+
+def empty_tables(conn, tables) -> None:
+    """Empty `tables` (and, on PostgreSQL, what references them) in the caller's transaction. The
+    audit's TRUNCATE triggers are disabled explicitly, as the owner the tests connect as, for this
+    transaction only: nobody else ever sees them off."""
+    if conn.dialect.name != "postgresql":
+        for table in tables:
+            conn.execute(text(f"DELETE FROM {table}"))
+        return
+    for table in AUDIT_TABLES:
+        conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_no_truncate"))
+    conn.execute(text("TRUNCATE " + ", ".join(tables) + " CASCADE"))
+    for table in AUDIT_TABLES:
+        conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {table}_no_truncate"))
 
 
 @pytest.fixture()

@@ -1,30 +1,37 @@
 """Base REST API: UUID routes, one transaction per call, domain errors mapped to HTTP in one place."""
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from flask import request
 from flask_appbuilder.api import ModelRestApi, expose, merge_response_func, rison, safe
+from flask_appbuilder.api.convert import Model2SchemaConverter
 from flask_appbuilder.api.schemas import get_item_schema
 from flask_appbuilder.const import (API_DESCRIPTION_COLUMNS_RIS_KEY, API_LABEL_COLUMNS_RIS_KEY,
                                     API_SHOW_COLUMNS_RIS_KEY, API_SHOW_TITLE_RIS_KEY)
 from flask_appbuilder.security.decorators import permission_name, protect
-from marshmallow import ValidationError
-from sqlalchemy import func, select
+from marshmallow import ValidationError, fields, validate
+from sqlalchemy import ARRAY, Date, DateTime, Float, Integer, Numeric, String, func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import raiseload
+from sqlalchemy_utils import UUIDType
 from werkzeug.exceptions import BadRequest
 
 from app import errors
 from app.domain.errors import N_, ConflictError, DomainError, MissingActor, NotFoundError, PermissionDenied, RuleViolation
+from app.domain.ranges import OUT_OF_RANGE, RANGES, column_limit, date_error
+from app.domain.text import BAD_TEXT, json_errors, text_error
 from app.extensions import db
 from app.queries.audit import EVENTS_PAGE, record_events
-from app.schemas import AuditEventListSchema, AuditEventSchema, OffsetDateTime
+from app.schemas import STORED_INT, AuditEventListSchema, AuditEventSchema, OffsetDateTime, in_range
 from app.services import records
 from app.web import change_request, translate
 
 API_PERMISSIONS = {"get_list": "read", "get": "read", "info": "read", "related": "read", "distinct": "read",
                    "events": "read", "post": "write", "put": "write", "delete": "delete"}
 MAX_PAGE_SIZE = 100
+MAX_PAGE = errors.MAX_PAGE  # pages beyond hold nothing; larger numbers overflow OFFSET
 
 
 def comma_list(name: str) -> list[str]:
@@ -48,8 +55,79 @@ def whole_number(name: str, default: int, low: int, high: int | None = None) -> 
 
 
 def paging(default_size: int, page_arg: str = "page", size_arg: str = "page_size") -> tuple[int, int]:
-    """(page from 0, page size from 1 to MAX_PAGE_SIZE) from the query string."""
-    return whole_number(page_arg, 0, 0), whole_number(size_arg, default_size, 1, MAX_PAGE_SIZE)
+    """(page from 0 to MAX_PAGE, page size from 1 to MAX_PAGE_SIZE) from the query string."""
+    return whole_number(page_arg, 0, 0, MAX_PAGE), whole_number(size_arg, default_size, 1, MAX_PAGE_SIZE)
+
+
+def _storable_text(value):
+    if text_error(value):
+        raise ValidationError(BAD_TEXT)
+
+
+def _storable_date(value):
+    if date_error(value):
+        raise ValidationError(OUT_OF_RANGE)
+
+
+def _list_of_texts(value):
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError("Not a valid list of texts.")
+    if any(text_error(v) for v in value):
+        raise ValidationError(BAD_TEXT)
+
+
+class CrmSchemaConverter(Model2SchemaConverter):
+    """FAB's generated schemas, refusing before the database what it would otherwise refuse with a
+    500: ids that are not UUIDs or integers (FAB reads foreign keys as raw values), numbers beyond
+    their rule (domain.ranges.RANGES) or their column, dates outside 1900–2999, text with NUL or a
+    lone surrogate, tags that are not a list of texts."""
+
+    def _column2field(self, datamodel, column, nested=True, parent_schema_name=None):
+        field = super()._column2field(datamodel, column, nested, parent_schema_name)
+        if field is None or field.dump_only or datamodel.is_relation(column.name):
+            return field
+        sqla_column = sa_inspect(datamodel.obj).columns.get(column.name)  # foreign keys too (FAB lists none)
+        return typed_field(column.name, sqla_column, field) if sqla_column is not None else field
+
+    def _meta_schema_factory(self, columns, model, class_mixin, parent_schema_name=None):
+        # marshmallow-sqlalchemy drops fields of foreign-key columns inherited from a plain mixin
+        # (include_fk=False): FAB's `account_id`, `owner_user_id`, … then load unchecked, as raw
+        # values, and the database refuses "1" or "me" with a 500. Declared, they are kept.
+        class_mixin._declared_fields = {name: value for name, value in vars(class_mixin).items()
+                                        if isinstance(value, fields.Field)}
+        return super()._meta_schema_factory(columns, model, class_mixin, parent_schema_name)
+
+
+def typed_field(name: str, column, field):
+    """`field` (of a generated schema) checked as its column's type needs."""
+    kind, checks = column.type, []
+    if name in RANGES:  # the rule and the column's limit, one message each
+        checks = in_range(name)
+    elif isinstance(kind, UUIDType):
+        field = _replaced(field, fields.UUID)
+    elif isinstance(kind, Integer):
+        if not isinstance(field, fields.Integer):
+            field = _replaced(field, fields.Integer)
+        checks.append(STORED_INT)
+    elif isinstance(kind, Numeric) and not isinstance(kind, Float):
+        limit = column_limit(kind.precision, kind.scale)
+        if limit is not None:
+            checks.append(validate.Range(-limit, limit, error=OUT_OF_RANGE))
+    elif isinstance(kind, (Date, DateTime)):
+        checks.append(_storable_date)
+    elif isinstance(kind, String):
+        checks.append(_storable_text)
+    elif isinstance(getattr(kind, "_variant_mapping", {}).get("postgresql"), ARRAY):  # tags: JSON on SQLite
+        checks.append(_list_of_texts)
+    field.validators = list(field.validators) + checks
+    return field
+
+
+def _replaced(field, kind):
+    """A field of another kind with the same required / allow_none / metadata."""
+    new = kind(required=field.required, allow_none=field.allow_none, metadata=dict(field.metadata))
+    new.unique = getattr(field, "unique", False)
+    return new
 
 
 MALFORMED = ("Unknown field.", "Not a valid datetime.", OffsetDateTime.default_error_messages["invalid_awareness"])
@@ -66,6 +144,12 @@ class TranslatedRefusals:
     def response_404(self):
         return self.response(404, message=errors.message(404))
 
+    def response_500(self, message: str | None = None):
+        """FAB's @safe answers 500 to any exception: a data error of the client's values is a 400,
+        a body too large 413, the database away 503 (app/errors.py); only the rest stays 500."""
+        answer = errors.fault_response(sys.exc_info()[1])
+        return answer if answer is not None else super().response_500(message)
+
 
 class CrmModelApi(TranslatedRefusals, ModelRestApi):
     """ModelRestApi with UUID keys and 4xx (never 500, never SQL) for client errors."""
@@ -75,6 +159,7 @@ class CrmModelApi(TranslatedRefusals, ModelRestApi):
     page_size = 25
     method_permission_name = API_PERMISSIONS
     base_permissions = ["can_read", "can_write", "can_delete"]
+    model2schemaconverter = CrmSchemaConverter
 
     def domain_error(self, exc: DomainError):
         """The HTTP answer for a domain refusal: 422 unless the error says otherwise."""
@@ -88,7 +173,10 @@ class CrmModelApi(TranslatedRefusals, ModelRestApi):
         """The request body as a JSON object, or BadRequest (400)."""
         if not request.is_json:
             raise BadRequest("Request is not JSON")
-        body = request.get_json(silent=True)
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # a chunked body the request guard could not parse beforehand
+            raise BadRequest("Request body is nested too deeply") from None
         if not isinstance(body, dict):
             raise BadRequest("Request body must be a JSON object")
         return body
@@ -104,6 +192,18 @@ class CrmModelApi(TranslatedRefusals, ModelRestApi):
     def bad_request(self, exc: RuleViolation):
         """400 with the field messages of a malformed query parameter."""
         return self.response(400, message=translate(exc.messages))
+
+    def text_errors(self, body: dict):
+        """422 naming the fields whose text the database cannot store (NUL, a lone surrogate), or None."""
+        found = json_errors(body)
+        return self.response(422, message=translate(found)) if found else None
+
+    def get_list_headless(self, **kwargs):
+        """FAB's list, with rison paging bounded (a negative or huge page is a 400, not an OFFSET error)."""
+        page = (kwargs.get("rison") or {}).get("page")  # FAB caps page_size itself
+        if page is not None and (isinstance(page, bool) or not isinstance(page, int) or not 0 <= page <= MAX_PAGE):
+            return self.response(400, message=translate({"page": [N_("Out of range.")]}))
+        return super().get_list_headless(**kwargs)
 
     def plain_list(self, query, order, dump):
         """One page of `query` (a SELECT of the model, already filtered) with its total count."""
@@ -130,6 +230,9 @@ class CrmModelApi(TranslatedRefusals, ModelRestApi):
 
     def post_headless(self):
         body = self.json_body()
+        refused = self.text_errors(body)
+        if refused:
+            return refused
         request = change_request(evidence_refs=self.evidence_of(body))  # the actor before any autoflush
         try:
             item = self.add_model_schema.load(body)
@@ -147,6 +250,9 @@ class CrmModelApi(TranslatedRefusals, ModelRestApi):
         if not item:
             return self.response_404()
         body = self.json_body()
+        refused = self.text_errors(body)
+        if refused:
+            return refused
         request = change_request(evidence_refs=self.evidence_of(body))  # the actor before any autoflush
         try:
             with self.datamodel.session.no_autoflush:
@@ -182,7 +288,36 @@ class CrmModelApi(TranslatedRefusals, ModelRestApi):
     @merge_response_func(ModelRestApi.merge_description_columns, API_DESCRIPTION_COLUMNS_RIS_KEY)
     @merge_response_func(ModelRestApi.merge_show_title, API_SHOW_TITLE_RIS_KEY)
     def get(self, pk, **kwargs):
-        """Get one item by its UUID."""
+        """Get one item by its UUID.
+        ---
+        get:
+          description: Get one item by its UUID
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: string, format: uuid}}
+          - in: query
+            name: q
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/get_item_schema'}
+          responses:
+            200:
+              description: the item
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: string, format: uuid}
+                      label_columns: {type: object}
+                      show_columns: {type: array, items: {type: string}}
+                      description_columns: {type: object}
+                      show_title: {type: string}
+                      result: {$ref: '#/components/schemas/{{self.__class__.__name__}}.get'}
+            400: {$ref: '#/components/responses/400'}
+            401: {$ref: '#/components/responses/401'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+        """
         return self.get_headless(pk, **kwargs)
 
     @expose("/<uuid:pk>", methods=["PUT"])
@@ -190,7 +325,36 @@ class CrmModelApi(TranslatedRefusals, ModelRestApi):
     @safe
     @permission_name("put")
     def put(self, pk):
-        """Update one item by its UUID."""
+        """Update one item by its UUID (a partial update: send only what changes).
+        ---
+        put:
+          description: >-
+            Update one item by its UUID: a partial update (send only what changes), with
+            `evidence_refs` where a change needs them.
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: string, format: uuid}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/{{self.__class__.__name__}}.put'}
+          responses:
+            200:
+              description: the changed item
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: string, format: uuid}
+                      result: {$ref: '#/components/schemas/{{self.__class__.__name__}}.put'}
+            400: {$ref: '#/components/responses/400'}
+            401: {$ref: '#/components/responses/401'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+        """
         return self.put_headless(pk)
 
     @expose("/<uuid:pk>", methods=["DELETE"])
@@ -198,7 +362,27 @@ class CrmModelApi(TranslatedRefusals, ModelRestApi):
     @safe
     @permission_name("delete")
     def delete(self, pk):
-        """Delete one item by its UUID."""
+        """Delete one item by its UUID.
+        ---
+        delete:
+          description: Delete one item by its UUID (audited; refused where history must stay)
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: string, format: uuid}}
+          responses:
+            200:
+              description: deleted
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      message: {type: string}
+            401: {$ref: '#/components/responses/401'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+        """
         return self.delete_headless(pk)
 
 
@@ -218,7 +402,7 @@ class AuditedRecordApi(CrmModelApi):
         ---
         get:
           parameters:
-          - {in: path, name: pk, schema: {type: string, format: uuid}}
+          - {in: path, name: pk, required: true, schema: {type: string, format: uuid}}
           - {in: query, name: page, schema: {type: integer, minimum: 0}}
           - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 100}}
           responses:

@@ -52,12 +52,28 @@ class OpportunityApi(CrmModelApi):
     edit_columns = FIELDS
     search_columns = ["name", "stage", "status", "owner_user_id", "account_id", "forecast_category", "proposed"]
     order_columns = ["name", "stage", "amount_estimate", "next_step_due_at", "created_at", "updated_at"]
-    openapi_spec_component_schemas = (AcceptSchema, OpportunityPatchSchema, OpportunityCreateSchema, OpportunityWriteResultSchema,
-                                      NoteSchema, ErrorSchema, OpportunityListSchema)
-    openapi_spec_methods = {"get_list": {"get": {"description": "List opportunities. Plain filters "
-                                                 "`owner` (user id, username or `me`), `status`, `stage` "
-                                                 "(comma lists allowed), `page`, `page_size`; FAB's rison `q` "
-                                                 "also works."}}}
+    openapi_spec_component_schemas = (EventSchema, AcceptSchema, OpportunityPatchSchema, OpportunityCreateSchema,
+                                      OpportunityWriteResultSchema, NoteSchema, ErrorSchema, OpportunityListSchema)
+    openapi_spec_methods = {
+        "get_list": {"get": {"description": "List opportunities. Plain filters `owner` (user id, username or `me`), "
+                                            "`status`, `stage` (comma lists allowed), `page`, `page_size`; FAB's rison "
+                                            "`q` also works."}},
+        # POST and PUT take the contract's bodies and answer the deal with the audit events written
+        "post": {"post": {
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/OpportunityCreateSchema"}}}},
+            "responses": {"201": {"description": "the new opportunity and its audit events", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/OpportunityWriteResultSchema"}}}},
+                "400": {"$ref": "#/components/responses/400"}, "422": {"$ref": "#/components/responses/422"}}}},
+        "put": {"put": {
+            "description": "The same partial update as PATCH (rules, evidence and version alike).",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/OpportunityPatchSchema"}}}},
+            "responses": {"200": {"description": "the updated opportunity and the audit events written", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/OpportunityWriteResultSchema"}}}},
+                "400": {"$ref": "#/components/responses/400"}, "404": {"$ref": "#/components/responses/404"},
+                "409": {"$ref": "#/components/responses/409"}, "422": {"$ref": "#/components/responses/422"}}}},
+    }
 
     def _write_result(self, code: int, opp, events):
         return self.response(code, id=str(opp.id), result=out_schema.dump(opp),
@@ -102,7 +118,7 @@ class OpportunityApi(CrmModelApi):
                   schema: {$ref: '#/components/schemas/OpportunityWriteResultSchema'}
             400: {description: malformed JSON or unknown fields}
             404: {description: no such opportunity}
-            422: {description: not a proposal, or name/amount missing}
+            422: {description: "not a proposal, or name/amount missing"}
         """
         try:
             data = AcceptSchema().load(self.json_body())

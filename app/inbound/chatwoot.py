@@ -7,10 +7,13 @@ its display id, unique per Chatwoot account only, so threads are keyed "account:
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 
-from .records import MessageRecord, ThreadRecord, UnusablePayload, clean, from_iso, from_unix
+from .records import (EMAIL_LENGTH, PHONE_LENGTH, MessageRecord, ThreadRecord, UnusablePayload, clean, from_iso,
+                      from_unix, ident, items, obj, raw_of, text_of)
 
+log = logging.getLogger(__name__)
 SOURCE = "chatwoot"
 TYPES = {0: "incoming", 1: "outgoing", 2: "activity", 3: "template",
          "incoming": "incoming", "outgoing": "outgoing", "activity": "activity", "template": "template"}
@@ -18,45 +21,55 @@ MESSAGE_EVENTS = ("message_created", "message_updated")
 CONVERSATION_EVENTS = ("conversation_created", "conversation_updated", "conversation_status_changed")
 
 
-def _account_id(payload: dict, conversation: dict | None = None) -> int:
+def _account_id(payload: dict, conversation: dict | None = None) -> str:
     for holder in (payload, conversation or {}):
-        account = holder.get("account")
-        if isinstance(account, dict) and account.get("id") is not None:
-            return account["id"]
-        if holder.get("account_id") is not None:
-            return holder["account_id"]
+        account = ident(obj(holder.get("account")).get("id"))
+        if account is not None:
+            return account
+        account = ident(holder.get("account_id"))
+        if account is not None:
+            return account
     raise UnusablePayload("no Chatwoot account id")
+
+
+def _sender_of(conversation: dict) -> dict:
+    return obj(obj(conversation.get("meta")).get("sender"))
 
 
 def thread_of(account_id, conversation: dict, contact: dict | None = None) -> ThreadRecord:
     """The thread of a conversation (by account and display id)."""
-    display_id = conversation.get("display_id", conversation.get("id"))
+    conversation = obj(conversation)
+    display_id = ident(conversation.get("display_id", conversation.get("id")))
     if display_id is None:
         raise UnusablePayload("no conversation id")
-    contact = contact or (conversation.get("meta") or {}).get("sender") or {}
-    inbox = clean((conversation.get("inbox") or {}).get("name")) if isinstance(conversation.get("inbox"), dict) else None
+    contact = obj(contact) or _sender_of(conversation)
+    inbox = clean(obj(conversation.get("inbox")).get("name"))
     name = clean(contact.get("name")) or clean(contact.get("email")) or f"#{display_id}"
-    return ThreadRecord(SOURCE, f"{account_id}:{display_id}", f"{name} · {inbox}" if inbox else name)
+    return ThreadRecord(SOURCE, f"{account_id}:{display_id}", clean(f"{name} · {inbox}" if inbox else name))
 
 
 def _message(account_id, message: dict, thread: ThreadRecord, contact: dict | None, *, edited_at=None) -> MessageRecord | None:
-    kind = TYPES.get(message.get("message_type"))
+    raw_type = message.get("message_type")
+    kind = TYPES.get(raw_type) if isinstance(raw_type, (int, str)) and not isinstance(raw_type, bool) else None
     if kind not in ("incoming", "outgoing"):
         return None  # activity and template messages are not conversation content
-    if message.get("id") is None:
-        raise UnusablePayload("message without id")
-    sender = message.get("sender") if isinstance(message.get("sender"), dict) else None
+    message_id = ident(message.get("id"))
+    if message_id is None:
+        raise UnusablePayload("message without a usable id")
+    text = text_of(message.get("content"))
+    if text is None:
+        raise UnusablePayload("message content is not text")
+    sender = obj(message.get("sender"))
     if kind == "incoming":
-        sender = sender or contact or {}
-    sender = sender or {}
+        sender = sender or obj(contact)
     created = message.get("created_at")
     return MessageRecord(
-        source=SOURCE, external_key=f"{account_id}:{message['id']}", thread=thread, direction=kind,
-        text=str(message.get("content") or ""), private=bool(message.get("private")),
-        sent_at=from_unix(created) if isinstance(created, (int, float)) else from_iso(created),
-        sender_name=clean(sender.get("name") or sender.get("available_name")),
-        sender_handle=clean(sender.get("identifier")), sender_email=clean(sender.get("email")),
-        sender_phone=clean(sender.get("phone_number")), edited_at=edited_at, raw=message)
+        source=SOURCE, external_key=f"{account_id}:{message_id}", thread=thread, direction=kind,
+        text=text, private=message.get("private") is True,
+        sent_at=from_unix(created) if isinstance(created, (int, float)) and not isinstance(created, bool) else from_iso(created),
+        sender_name=clean(sender.get("name")) or clean(sender.get("available_name")),
+        sender_handle=clean(sender.get("identifier")), sender_email=clean(sender.get("email"), EMAIL_LENGTH),
+        sender_phone=clean(sender.get("phone_number"), PHONE_LENGTH), edited_at=edited_at, raw=raw_of(message))
 
 
 def parse_webhook(payload: dict, *, received_at: datetime | None = None) -> list[MessageRecord]:
@@ -65,12 +78,12 @@ def parse_webhook(payload: dict, *, received_at: datetime | None = None) -> list
         raise UnusablePayload("payload is not an object")
     event = payload.get("event")
     if event in MESSAGE_EVENTS:
-        conversation = payload.get("conversation") or {}
-        if not isinstance(conversation, dict):
+        if "conversation" in payload and not isinstance(payload["conversation"], (dict, type(None))):
             raise UnusablePayload("conversation is not an object")
+        conversation = obj(payload.get("conversation"))
         account_id = _account_id(payload, conversation)
-        contact = (conversation.get("meta") or {}).get("sender") or (
-            payload.get("sender") if payload.get("message_type") == "incoming" else None)
+        contact = _sender_of(conversation) or (
+            obj(payload.get("sender")) if payload.get("message_type") == "incoming" else None)
         edited = None
         if event == "message_updated":
             edited = from_iso(payload["updated_at"]) if payload.get("updated_at") else (received_at or datetime.now(timezone.utc))
@@ -78,11 +91,26 @@ def parse_webhook(payload: dict, *, received_at: datetime | None = None) -> list
         return [record] if record else []
     if event in CONVERSATION_EVENTS:
         account_id = _account_id(payload)
-        contact = (payload.get("meta") or {}).get("sender")
+        contact = _sender_of(payload)
         thread = thread_of(account_id, payload, contact)
-        return [r for r in (_message(account_id, m, thread, contact) for m in payload.get("messages") or []
-                            if isinstance(m, dict)) if r]
+        return _messages(account_id, items(payload.get("messages")), thread, contact)
     return []
+
+
+def _messages(account_id, messages: list, thread: ThreadRecord, contact: dict | None) -> list[MessageRecord]:
+    """The usable messages of a list (one unusable message does not lose the others: it is logged)."""
+    records = []
+    for message in messages:
+        if not isinstance(message, dict):
+            continue
+        try:
+            record = _message(account_id, message, thread, contact)
+        except UnusablePayload as exc:
+            log.warning("chatwoot: a message of %s skipped: %s", thread.external_key, exc)
+            continue
+        if record:
+            records.append(record)
+    return records
 
 
 def parse_rest_conversations_page(payload: dict) -> list[dict]:
@@ -94,7 +122,7 @@ def parse_rest_conversations_page(payload: dict) -> list[dict]:
 
 def parse_rest_messages_page(payload: dict, account_id, conversation: dict) -> list[MessageRecord]:
     """`GET …/conversations/{display_id}/messages` → MessageRecords (nested format, newest first)."""
-    contact = (conversation.get("meta") or {}).get("sender")
+    conversation = obj(conversation)
+    contact = _sender_of(conversation)
     thread = thread_of(account_id, conversation, contact)
-    items = payload.get("payload") if isinstance(payload, dict) else None
-    return [r for r in (_message(account_id, m, thread, contact) for m in items or [] if isinstance(m, dict)) if r]
+    return _messages(account_id, items(obj(payload).get("payload")), thread, contact)

@@ -8,7 +8,9 @@ and entity objects; service entries are not messages.
 """
 from __future__ import annotations
 
-from .records import MessageRecord, ThreadRecord, UnusablePayload, clean, from_unix
+from app.domain.text import scrub
+
+from .records import MessageRecord, ThreadRecord, UnusablePayload, clean, from_unix, ident, obj, raw_of, text_of
 
 SOURCE = "telegram"
 UPDATE_KINDS = {"message": False, "channel_post": False, "edited_message": True, "edited_channel_post": True,
@@ -17,7 +19,8 @@ UPDATE_KINDS = {"message": False, "channel_post": False, "edited_message": True,
 
 def _title(chat: dict) -> str | None:
     names = " ".join(filter(None, [clean(chat.get("first_name")), clean(chat.get("last_name"))]))
-    return clean(chat.get("title")) or clean(names) or (f"@{chat['username']}" if chat.get("username") else None)
+    username = clean(chat.get("username"))
+    return clean(chat.get("title")) or clean(names) or (clean(f"@{username}") if username else None)
 
 
 def _thread(chat_id, topic_id, title) -> ThreadRecord:
@@ -26,7 +29,8 @@ def _thread(chat_id, topic_id, title) -> ThreadRecord:
 
 
 def _handle(username) -> str | None:
-    return f"@{str(username).lower()}" if username else None
+    username = clean(username)
+    return clean(f"@{username.lower()}") if username else None
 
 
 def parse_update(update: dict) -> list[MessageRecord]:
@@ -37,19 +41,24 @@ def parse_update(update: dict) -> list[MessageRecord]:
     if kind is None:
         return []
     message = update[kind]
-    chat = message.get("chat") or {}
-    if chat.get("id") is None or message.get("message_id") is None:
-        raise UnusablePayload("message without chat id or message id")
-    topic = message.get("message_thread_id") if message.get("is_topic_message") else None
-    sender = message.get("from") or message.get("sender_chat") or {}
-    name = " ".join(filter(None, [clean(sender.get("first_name")), clean(sender.get("last_name"))])) or clean(sender.get("title"))
+    chat = obj(message.get("chat"))
+    chat_id, message_id = ident(chat.get("id")), ident(message.get("message_id"))
+    if chat_id is None or message_id is None:
+        raise UnusablePayload("message without a usable chat id or message id")
+    topic = ident(message.get("message_thread_id")) if message.get("is_topic_message") is True else None
+    sender = obj(message.get("from")) or obj(message.get("sender_chat"))
+    name = clean(" ".join(filter(None, [clean(sender.get("first_name")), clean(sender.get("last_name"))]))) \
+        or clean(sender.get("title"))
+    text = text_of(message.get("text") or message.get("caption"))
+    if text is None:
+        raise UnusablePayload("message text is not text")
     edited = UPDATE_KINDS[kind]
     return [MessageRecord(
-        source=SOURCE, external_key=f"{chat['id']}:{message['message_id']}", thread=_thread(chat["id"], topic, _title(chat)),
-        direction="outgoing" if sender.get("is_bot") else "incoming", text=str(message.get("text") or message.get("caption") or ""),
+        source=SOURCE, external_key=f"{chat_id}:{message_id}", thread=_thread(chat_id, topic, _title(chat)),
+        direction="outgoing" if sender.get("is_bot") is True else "incoming", text=text,
         sent_at=from_unix(message.get("date")), sender_name=name or None, sender_handle=_handle(sender.get("username")),
         edited_at=from_unix(message.get("edit_date")) if edited and message.get("edit_date") else
-        (from_unix(message.get("date")) if edited else None), raw=update)]
+        (from_unix(message.get("date")) if edited else None), raw=raw_of(update))]
 
 
 def export_chat_id(data: dict):
@@ -57,12 +66,18 @@ def export_chat_id(data: dict):
     raw = data.get("id")
     if raw is None:
         raise UnusablePayload("export without chat id")
-    kind = str(data.get("type", ""))
+    kind = data.get("type") if isinstance(data.get("type"), str) else ""
+    try:
+        number = int(raw) if not isinstance(raw, bool) and isinstance(raw, (int, str)) else None
+    except ValueError:
+        number = None
+    if number is None:
+        raise UnusablePayload("export without a usable chat id")
     if kind.endswith("supergroup") or kind.endswith("channel"):
-        return int(f"-100{abs(int(raw))}")
+        return int(f"-100{abs(number)}")
     if kind == "private_group":
-        return -abs(int(raw))
-    return int(raw)
+        return -abs(number)
+    return number
 
 
 def export_text(text) -> str:
@@ -70,7 +85,8 @@ def export_text(text) -> str:
     if isinstance(text, str):
         return text
     if isinstance(text, list):
-        return "".join(part if isinstance(part, str) else str((part or {}).get("text", "")) for part in text)
+        return "".join(part if isinstance(part, str) else (obj(part).get("text") if isinstance(obj(part).get("text"), str)
+                                                             else "") for part in text)
     return ""
 
 
@@ -81,14 +97,18 @@ def parse_export(data: dict) -> tuple[list[MessageRecord], int]:
     chat_id = export_chat_id(data)
     records, skipped = [], 0
     for item in data["messages"]:
-        if not isinstance(item, dict) or item.get("type") != "message" or item.get("id") is None:
+        message_id = ident(item.get("id")) if isinstance(item, dict) else None
+        if message_id is None or item.get("type") != "message":
             skipped += 1
             continue
-        topic = item.get("message_thread_id") if item.get("is_topic_message") else None
-        records.append(MessageRecord(
-            source=SOURCE, external_key=f"{chat_id}:{item['id']}", thread=_thread(chat_id, topic, clean(data.get("name"))),
-            direction="incoming", text=export_text(item.get("text")),
-            sent_at=from_unix(item.get("date_unixtime")), sender_name=clean(item.get("from")),
-            sender_handle=None,
-            edited_at=from_unix(item["edited_unixtime"]) if item.get("edited_unixtime") else None, raw=item))
+        topic = ident(item.get("message_thread_id")) if item.get("is_topic_message") is True else None
+        try:
+            records.append(MessageRecord(
+                source=SOURCE, external_key=f"{chat_id}:{message_id}", thread=_thread(chat_id, topic, clean(data.get("name"))),
+                direction="incoming", text=scrub(export_text(item.get("text"))),
+                sent_at=from_unix(item.get("date_unixtime")), sender_name=clean(item.get("from")),
+                sender_handle=None,
+                edited_at=from_unix(item["edited_unixtime"]) if item.get("edited_unixtime") else None, raw=raw_of(item)))
+        except UnusablePayload:
+            skipped += 1
     return records, skipped

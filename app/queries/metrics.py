@@ -16,7 +16,7 @@ from sqlalchemy import DateTime, case, func, literal, or_, select
 
 from app.extensions import db
 from app.models import Account, Opportunity, OpportunityEvent, User
-from app.domain.localtime import as_utc, days_between, period_bounds
+from app.domain.localtime import as_utc, period_bounds
 from app.models.types import utcnow
 
 from app.domain.next_step import days_overdue, is_overdue
@@ -274,8 +274,10 @@ def _latest(*values):
 def deal_touch():
     """SQL: a deal's last touch. Its account's last touch moves with every audit event and note of
     the account's deals and every client message (the audit listener and the inbound ingest keep
-    it); the deal's own creation is its first touch, so a new deal is never "not touched"."""
-    return _latest(func.coalesce(Account.last_touch_at, Opportunity.created_at), Opportunity.created_at)
+    it); the deal's own creation and its last stage change are touches too, and `stage_entered_at`
+    holds the later of them (as the change request dated it), so a deal created today is touched
+    today even when its account was quiet."""
+    return _latest(func.coalesce(Account.last_touch_at, Opportunity.stage_entered_at), Opportunity.stage_entered_at)
 
 
 def _stall_statement(f: MetricFilters, sort: str, direction: str):
@@ -316,9 +318,9 @@ def stalled_rows(f: MetricFilters, sort: str = DEFAULT_STALL_SORT, direction: st
     yielded as the database sends them (`chunk` rows at a time: the CSV streams 70,000 of them)."""
     sort, direction = stall_order(sort, direction)
     statement = _stall_statement(f, sort, direction).limit(limit)
-    thresholds, quiet = rotting_days(), no_touch_days()
+    read = _stall_reader(f.now, rotting_days(), no_touch_days())
     for row in db.session.execute(statement, execution_options={"yield_per": chunk}):
-        yield _stall(row, f.now, thresholds, quiet)
+        yield read(row)
 
 
 def stalled(f: MetricFilters, limit: int | None = None, sort: str = DEFAULT_STALL_SORT,
@@ -328,23 +330,38 @@ def stalled(f: MetricFilters, limit: int | None = None, sort: str = DEFAULT_STAL
 
 
 def _stall(row, now: datetime, thresholds: dict[str, int], quiet: int) -> dict:
-    """One stalled deal with its reasons. Days are whole days of the viewer's calendar (`now`
-    carries their zone): 0 means today."""
+    """One stalled deal with its reasons (see `_stall_reader`)."""
+    return _stall_reader(now, thresholds, quiet)(row)
+
+
+def _stall_reader(now: datetime, thresholds: dict[str, int], quiet: int):
+    """A function turning a row of the report's statement into the stalled deal with its reasons.
+    Days are whole days of the viewer's calendar (`now` carries their zone): 0 means today;
+    `due_day` and `touch_day` are those local dates. What is the same for every row is computed
+    once here (the CSV reads 70,000 rows)."""
     zone = now.tzinfo or timezone.utc
-    due, touched, entered = as_utc(row.next_step_due_at), as_utc(row.last_touch), as_utc(row.stage_entered_at)
-    days_in_stage = days_between(entered, now, zone)
-    threshold = thresholds.get(row.stage)
-    reasons = []
-    if is_overdue(due, now):
-        reasons.append(("overdue", days_between(due, now, zone)))
-    if due is None:
-        reasons.append(("no_next_step", days_in_stage))
-    if threshold is not None and (now - entered).total_seconds() / SECONDS_PER_DAY > threshold:
-        reasons.append(("past_threshold", days_in_stage))
-    if touched is None or touched < now - timedelta(days=quiet):
-        reasons.append(("no_touch", days_between(touched, now, zone) if touched else None))
-    return {"id": str(row.id), "name": row.name, "account": row.account, "stage": row.stage,
-            "owner_user_id": row.owner_user_id, "owner": row.owner or None,
-            "amount": row.amount_estimate, "currency": row.currency, "days_in_stage": days_in_stage,
-            "stage_entered_at": entered, "next_step_text": row.next_step_text, "next_step_due_at": due,
-            "last_touch": touched, "reasons": [{"reason": r, "days": d} for r, d in reasons]}
+    today, now = now.astimezone(zone).date(), now.astimezone(timezone.utc)
+    quiet_since = now - timedelta(days=quiet)
+    limits = {stage: timedelta(days=d) for stage, d in thresholds.items()}
+
+    def read(row) -> dict:
+        due, touched, entered = as_utc(row.next_step_due_at), as_utc(row.last_touch), as_utc(row.stage_entered_at)
+        due_day = None if due is None else due.astimezone(zone).date()
+        touch_day = None if touched is None else touched.astimezone(zone).date()
+        days_in_stage = max(0, (today - entered.astimezone(zone).date()).days)
+        limit = limits.get(row.stage)
+        reasons = []
+        if is_overdue(due, now):
+            reasons.append({"reason": "overdue", "days": max(0, (today - due_day).days)})
+        if due is None:
+            reasons.append({"reason": "no_next_step", "days": days_in_stage})
+        if limit is not None and now - entered > limit:
+            reasons.append({"reason": "past_threshold", "days": days_in_stage})
+        if touched is None or touched < quiet_since:
+            reasons.append({"reason": "no_touch", "days": max(0, (today - touch_day).days) if touched else None})
+        return {"id": str(row.id), "name": row.name, "account": row.account, "stage": row.stage,
+                "owner_user_id": row.owner_user_id, "owner": row.owner or None,
+                "amount": row.amount_estimate, "currency": row.currency, "days_in_stage": days_in_stage,
+                "stage_entered_at": entered, "next_step_text": row.next_step_text, "next_step_due_at": due,
+                "due_day": due_day, "last_touch": touched, "touch_day": touch_day, "reasons": reasons}
+    return read

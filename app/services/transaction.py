@@ -1,12 +1,15 @@
 """One user action is one unit of work: the `@transaction` decorator every verb wears.
 
 The outermost verb commits what it (and the verbs it calls) did, or rolls everything back —
-change and audit rows alike — and turns database refusals into field-level domain errors. A
-verb called inside another joins the outer unit of work. Nothing else commits.
+change and audit rows alike — and turns database refusals into field-level domain errors: a
+constraint (IntegrityError), a stale version, and a value the database could not take (a
+number beyond its column, NUL or a lone surrogate in a text, a malformed id: 422 instead of a
+500). A verb called inside another joins the outer unit of work. Nothing else commits.
 """
 from __future__ import annotations
 
 import functools
+import logging
 from contextvars import ContextVar
 from dataclasses import replace
 
@@ -19,9 +22,19 @@ from app.extensions import db
 from app.models.types import utcnow
 
 from .context import ChangeRequest, reset_current, set_current
-from .db_errors import integrity_error
+from .db_errors import data_error, integrity_error, unavailable
 
+log = logging.getLogger(__name__)
 _depth: ContextVar[int] = ContextVar("crm_unit_of_work_depth", default=0)
+
+
+def _rollback(exc: BaseException | None = None) -> None:
+    """Roll back; when the database is away the rollback may fail too, which must not hide why."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001
+        if exc is None or not unavailable(exc):
+            log.exception("rollback failed")
 
 
 def transaction(verb):
@@ -40,14 +53,22 @@ def transaction(verb):
                 db.session.commit()
             return result
         except IntegrityError as exc:
-            db.session.rollback()
+            _rollback()
             raise integrity_error(exc) from None
         except StaleDataError:
-            db.session.rollback()
+            _rollback()
             raise ConflictError({"version": [VERSION_CONFLICT]}) from None
+        except Exception as exc:  # a value the database could not take becomes a field error; the rest re-raised
+            refusal = data_error(exc)
+            if refusal is not None:
+                _rollback()
+                raise refusal from None
+            if outermost:
+                _rollback(exc)
+            raise
         except BaseException:
             if outermost:
-                db.session.rollback()
+                _rollback()
             raise
         finally:
             reset_current(current)

@@ -43,4 +43,3 @@ class ContactView(CrmModelView):
                   UniqueLower(Contact.email, normalise_email, _l("A contact with this e-mail already exists."))],
         **range_validators("influence_score"),
     }
-    formatters_columns = {**CrmModelView.formatters_columns, "role_tags": lambda tags: ", ".join(tags or [])}

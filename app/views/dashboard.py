@@ -11,14 +11,14 @@ from flask import Response, g, redirect, request, stream_with_context, url_for
 from flask_appbuilder import BaseView, IndexView, expose, has_access
 from flask_babel import format_date, format_percent, get_locale, gettext, lazy_gettext as _l
 
-from app.domain.localtime import to_local
+from app.domain.ranges import date_error
 
 from app.extensions import db
 from app.models import User
 from app.queries import metrics
 from app.queries.projects import project_choices
 
-from app.web import local_now, metric_owner_ids, request_timezone
+from app.web import local_now, metric_owner_ids
 
 from .helpers import arg_project, plain_labels, sees_everyone, template_helpers
 
@@ -32,6 +32,8 @@ def metric_filters() -> tuple[metrics.MetricFilters, str, list[str]]:
     try:
         start = date.fromisoformat(request.args["from"]) if request.args.get("from") else start
         end = date.fromisoformat(request.args["to"]) if request.args.get("to") else end
+        if date_error(start) or date_error(end):  # years 1900–2999: others overflow in the viewer's zone
+            raise ValueError("out of range")
     except ValueError:
         errors.append(gettext("Dates are YYYY-MM-DD; the last 90 days are shown."))
         start, end = today - timedelta(days=89), today
@@ -87,6 +89,7 @@ def percent(rate) -> str:
 
 REPORT_LIMIT = 500  # the page shows this many; the CSV has every stalled deal
 CSV_CHUNK = 1000  # rows fetched from the database and sent to the client at a time
+FIRST_ROWS = 100  # ... except the first ones, sent as soon as they are read
 NO_ID = "00000000-0000-0000-0000-000000000000"  # stands for a deal's id in its link
 
 # The report's columns: (sort key or None, header). The page and the CSV share the order.
@@ -143,7 +146,6 @@ class CsvFormat:
         self.russian = locale is not None and locale.language == "ru"
         self.locale = locale
         self.delimiter = ";" if self.russian else ","
-        self.zone = request_timezone()
         self.symbols: dict[str, str] = {}
         self.reasons: dict[tuple, str] = {}
 
@@ -163,11 +165,10 @@ class CsvFormat:
         return self.symbols[code]
 
     def day(self, value) -> str:
-        """A local date spreadsheet programs read as a date: 05.11.2026 (Russian), 2026-11-05."""
+        """A (local) date spreadsheet programs read as a date: 05.11.2026 (Russian), 2026-11-05."""
         if value is None:
             return ""
-        local = to_local(value, self.zone).date()
-        return local.strftime("%d.%m.%Y") if self.russian else local.isoformat()
+        return f"{value.day:02}.{value.month:02}.{value.year}" if self.russian else value.isoformat()
 
     def why(self, reasons: list[dict]) -> str:
         texts = []
@@ -208,7 +209,7 @@ class StallReportView(BaseView):
     def csv(self):
         """The same report, every row, in the page's order, as a CSV in the viewer's language
         (Russian: ';', UTF-8 with BOM, decimal comma), streamed while the database sends the rows:
-        the header leaves before the query runs, then every thousand rows as they come."""
+        the header leaves before the query runs, then the first hundred rows, then every thousand."""
         f, _, _ = metric_filters()
         sort, direction = stall_sort()
         form = CsvFormat()
@@ -236,9 +237,9 @@ class StallReportView(BaseView):
                 writer.writerow([csv_safe(row["name"] or ""), csv_safe(row["account"] or ""),
                                  csv_safe(row["owner"] or "—"), labels.get(row["stage"], row["stage"]),
                                  form.amount(row["amount"]), form.currency(row["currency"]), row["days_in_stage"],
-                                 form.day(row["next_step_due_at"]), form.day(row["last_touch"]),
+                                 form.day(row["due_day"]), form.day(row["touch_day"]),
                                  csv_safe(form.why(row["reasons"])), link.replace(NO_ID, row["id"])])
-                if n % CSV_CHUNK == 0:
+                if n % CSV_CHUNK == 0 or n == FIRST_ROWS:
                     yield take()
             rest = take()
             if rest:

@@ -62,9 +62,13 @@ def arg_project(name: str = "project") -> tuple[uuid.UUID | str | None, str]:
     return (project, str(project)) if project is not None else (None, "")
 
 
-def arg_int(name: str, default: int = 0, minimum: int = 0) -> int:
+MAX_ARG_INT = 100_000  # pages and offsets of a page's lists: beyond holds nothing, and OFFSET would overflow
+
+
+def arg_int(name: str, default: int = 0, minimum: int = 0, maximum: int = MAX_ARG_INT) -> int:
+    """A whole-number query parameter kept within minimum..maximum (the default when unreadable)."""
     try:
-        return max(minimum, int(request.args.get(name, default)))
+        return min(maximum, max(minimum, int(request.args.get(name, default))))
     except ValueError:
         return default
 

@@ -5,7 +5,7 @@ messages only through ingestion, and the history only by those actions: none of 
 add, edit or delete form. All three share the "Triage" permission (Owner and Sales; Admin)."""
 from __future__ import annotations
 
-import json
+import uuid
 
 from flask import url_for
 from flask_appbuilder.widgets import ListWidget
@@ -15,8 +15,8 @@ from markupsafe import Markup, escape
 from app.models import InboundMessage, InboundThread, InboundThreadEvent
 from app.web import CrmInterface
 
-from .base import CrmModelView
-from .labels import CHOICE_LABELS, COLUMN_LABELS
+from .base import CrmModelView, ReadableColumns, readable
+from .labels import COLUMN_LABELS
 
 # One permission vocabulary per name: the same set as TriageView (FAB removes a name's
 # permissions that a view sharing it does not declare).
@@ -40,23 +40,22 @@ ACTION_LABELS = {
     "opportunity_proposed": _l("Opportunity proposed"), "ignored": _l("Ignored"), "undone": _l("Undone"),
     "auto_attached": _l("Attached automatically"),
 }
+# what a triage action's details name, besides the thread's state before it
+DETAIL_LABELS = {"before": _l("Before"), "reason": _l("Matched by"), "undid": _l("Undid")}
+MATCH_REASONS = {"contact": _l("the sender is a contact"), "domain": _l("the e-mail domain of an account")}
 PREVIEW = 140
-
-
-def _choice(value):
-    return CHOICE_LABELS.get(value, value) if value else ""
 
 
 def _thread_link(thread):
     if thread is None:
-        return ""
+        return "—"
     url = url_for("InboundThreadView.show", pk=str(thread.id))
     return Markup('<a href="{}">{}</a>').format(url, str(thread) or "—")
 
 
 def _thread_id_link(thread_id):
     if not thread_id:
-        return ""
+        return "—"
     url = url_for("InboundThreadView.show", pk=str(thread_id))
     return Markup('<a href="{}">{}</a>').format(url, gettext("Open thread"))
 
@@ -67,14 +66,60 @@ def _history_link(thread_id):
     return Markup('<a href="{}">{}</a>').format(Markup(url), gettext("Actions taken on this thread"))
 
 
+def _contact_name(contact_id) -> str:
+    from app.extensions import db
+    from app.models import Contact
+
+    try:
+        contact = db.session.get(Contact, uuid.UUID(str(contact_id)))
+    except ValueError:
+        contact = None
+    return contact.name if contact is not None else "—"
+
+
+def _detail(name, value) -> str:
+    if name == "contact_id" and value:
+        return _contact_name(value)
+    if name == "reason":
+        return str(MATCH_REASONS.get(value, value))
+    if name == "undid":
+        return _undone_action(value)
+    if isinstance(value, dict):
+        return "; ".join(f"{_detail_label(k)}: {_detail(k, v)}" for k, v in value.items()) or "—"
+    return readable(name, value)
+
+
+def _detail_label(name) -> str:
+    return str(DETAIL_LABELS.get(name) or COLUMN_LABELS.get(name) or LABELS.get(name, name))
+
+
+def _undone_action(event_id) -> str:
+    """The action an undo took back: what it was and when."""
+    from app.extensions import db
+
+    from .helpers import when
+
+    try:
+        event = db.session.get(InboundThreadEvent, uuid.UUID(str(event_id)))
+    except ValueError:
+        event = None
+    if event is None:
+        return "—"
+    return f"{ACTION_LABELS.get(event.action, event.action)}, {when(event.created_at)}"
+
+
 def _details(value):
+    """What a triage action recorded, in words: the records it attached, and how the thread was before."""
     if not value:
-        return ""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return "—"
+    items = sorted(value.items(), key=lambda kv: kv[0] == "before")  # what it did first, "before" last
+    return Markup("<br>").join(f"{_detail_label(k)}: {_detail(k, v)}" for k, v in items)
 
 
 def _preview(text):
     text = text or ""
+    if not text.strip():
+        return "—"
     return text if len(text) <= PREVIEW else text[:PREVIEW - 1] + "…"
 
 
@@ -82,7 +127,7 @@ class MessageListWidget(ListWidget):
     """The message list shows a preview of each text; the show page shows it whole."""
 
     def __init__(self, **kwargs):
-        kwargs["formatters_columns"] = {**(kwargs.get("formatters_columns") or {}), "text": _preview}
+        kwargs["formatters_columns"] = ReadableColumns(kwargs.get("formatters_columns") or {}, text=_preview)
         super().__init__(**kwargs)
 
 
@@ -104,8 +149,7 @@ class InboundMessageView(CrmModelView):
                       "sent_at", "thread_id"]
     order_columns = ["sent_at", "sender_name"]
     base_order = ("sent_at", "desc")
-    formatters_columns = {**CrmModelView.formatters_columns, "thread": _thread_link, "direction": _choice,
-                          "source": _choice}
+    formatters_columns = ReadableColumns(CrmModelView.formatters_columns, thread=_thread_link)
 
 
 class InboundThreadEventView(CrmModelView):
@@ -123,8 +167,8 @@ class InboundThreadEventView(CrmModelView):
     search_columns = ["action", "created_at", "thread_id"]
     order_columns = ["created_at", "action"]
     base_order = ("created_at", "desc")
-    formatters_columns = {**CrmModelView.formatters_columns, "thread_id": _thread_id_link,
-                          "action": lambda v: ACTION_LABELS.get(v, v), "details": _details}
+    formatters_columns = ReadableColumns(CrmModelView.formatters_columns, thread_id=_thread_id_link,
+                                         action=lambda v: str(ACTION_LABELS.get(v, v)), details=_details)
 
 
 class InboundThreadView(CrmModelView):
@@ -148,7 +192,6 @@ class InboundThreadView(CrmModelView):
                       "account_id"]
     order_columns = ["last_message_at", "title", "status", "source", "message_count"]
     base_order = ("last_message_at", "desc")
-    formatters_columns = {**CrmModelView.formatters_columns, "status": _choice, "source": _choice,
-                          "id": _history_link}
+    formatters_columns = ReadableColumns(CrmModelView.formatters_columns, id=_history_link)
     related_views = [InboundMessageView]
 

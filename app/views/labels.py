@@ -22,6 +22,8 @@ COLUMN_LABELS = {
     "user": _l("User"), "role": _l("Role"), "project": _l("Project"),
     "account_id": _l("Account"), "pm_user_id": _l("PM"), "project_id": _l("Project"), "user_id": _l("User"),
     "opportunity_id": _l("Opportunity"), "created_by_user_id": _l("Created by"),
+    "withdrawn_at": _l("Withdrawn"), "text": _l("Text"), "changes": _l("Changes"), "record": _l("Record"),
+    "contact_id": _l("Contact"),
 }
 
 CHOICE_LABELS = {
@@ -42,7 +44,31 @@ CHOICE_LABELS = {
     "action_created": _l("created"), "action_changed": _l("changed"), "action_deleted": _l("deleted"),
     "unassigned": _l("Unassigned"), "assigned": _l("Assigned"), "ignored": _l("Ignored"),
     "incoming": _l("Incoming"), "outgoing": _l("Outgoing"), "chatwoot": "Chatwoot", "telegram": "Telegram",
+    # deal sources (free text: these are the ones the app and the demo write)
+    "referral": _l("Referral"), "website": _l("Website"), "event": _l("Industry event"), "email": _l("E-mail"),
+    "phone": _l("Phone"), "partner": _l("Partner"), "other": _l("Other"),
+    # contacts' role tags (free text: the usual ones)
+    "decision maker": _l("Decision maker"), "budget": _l("Budget"), "champion": _l("Champion"), "user": _l("User"),
+    "procurement": _l("Procurement"), "marketing": _l("Marketing"), "technical": _l("Technical"),
+    # roles in a project (free text: the ones the project page suggests)
+    "pm": _l("PM"), "designer": _l("Designer"), "lead designer": _l("Lead designer"), "developer": _l("Developer"),
+    "sales": _l("Sales"), "manager": _l("Manager"),
 }
+
+# Flask-AppBuilder's own strings that its Russian catalogue lacks: translated in ours (loaded after
+# FAB's, so ours wins), listed here so that re-extracting the catalogue keeps them.
+FAB_STRINGS = (
+    _l("Select Value"), _l("Add"), _l("Show"), _l("Delete"), _l("Detail"), _l("Order by"),
+    _l("Are you sure you want to delete this item?"), _l("Groups"), _l("Add Group"),
+    _l("Edit Group"), _l("Show Group"), _l("Either select a role or a group"),
+    _l("User(s) exists in the group, cannot delete"), _l("User(s) exists in the role, cannot delete"),
+    _l("Edit User Information"), _l("User information changed"), _l("The user's password for authentication"),
+    _l("Contains (insensitive)"), _l("In"), _l("Not In"), _l("Database Error"), _l("Sign In with "),
+    _l("Sign in using:"),
+    _l("Must have at least two capital letters, one special character, two digits, three lower case letters "
+       "and a minimal length of 10."),
+    _l("User confirmation needed"),  # FAB's Russian for it reads badly
+)
 
 
 def choices(values) -> list[tuple[str, object]]:

@@ -4,22 +4,31 @@ from flask_babel import lazy_gettext as _l
 from app.models import Offer
 from app.models.choices import OFFER_STATUSES
 
-from .base import CrmModelView
+from .base import CrmModelView, Money
 from .fields import AmountField, enum_fields, evidence_field, opportunity_field
 from .labels import COLUMN_LABELS
 from .validators import range_validators
 
 
+class OfferInterface(CrmInterface):
+    """Offers as the lists and show pages read them: the amount with its own currency."""
+
+    def _get_attr_value(self, item, col):
+        if col == "amount":
+            return Money(item.amount, item.currency)
+        return super()._get_attr_value(item, col)
+
+
 class OfferView(CrmModelView):
     record_page = ("OpportunityPageView.show", "opportunity_id")  # where a saved form lands
-    datamodel = CrmInterface(Offer)
+    datamodel = OfferInterface(Offer)
     class_permission_name = "Offer"
     list_title = _l("Offers")
     show_title = _l("Offer")
     add_title = _l("Add offer")
     edit_title = _l("Edit offer")
     label_columns = COLUMN_LABELS
-    list_columns = ["title", "opportunity", "amount", "currency", "discount_percent", "status", "created_by"]
+    list_columns = ["title", "opportunity", "amount", "discount_percent", "status", "created_by"]  # amount with its currency
     show_columns = list_columns + ["created_at", "updated_at"]
     add_columns = ["opportunity", "title", "amount", "currency", "discount_percent", "status", "evidence"]
     edit_columns = add_columns

@@ -15,6 +15,10 @@ class ProjectMemberView(CrmModelView):
     datamodel = CrmInterface(ProjectMember)
     class_permission_name = "Project"
     base_permissions = PROJECT_PERMISSIONS
+    list_title = _l("Project members")
+    show_title = _l("Project member")
+    add_title = _l("Add project member")
+    edit_title = _l("Edit project member")
     label_columns = COLUMN_LABELS
     list_columns = ["user", "role"]
     add_columns = ["project", "user", "role"]

@@ -2,6 +2,7 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.domain.localtime import zone
@@ -63,7 +64,7 @@ def test_sales_drags_a_lead_to_qualified_through_the_dialog(page_as, live_server
     screenshot(page, "board-move-dialog")
     dialog.locator(".move-submit").click()
     page.locator(f'.board-cards[data-stage="qualified"] [data-opportunity-id="{deals["lead"]}"]').wait_for()
-    page.wait_for_function("document.querySelector('[data-stage=\"qualified\"] .column-count').textContent === '2'")
+    expect(page.locator('[data-stage="qualified"] .column-count')).to_have_text("2")  # no eval: the CSP forbids it
     assert page.locator('[data-stage="lead"] .column-count').inner_text() == "0"
     screenshot(page, "board-after-move")
     with app.app_context():
@@ -83,7 +84,7 @@ def test_a_refused_move_snaps_back_and_says_why(page_as, live_server, deals, app
     dialog.locator(".move-submit").click()
     error = dialog.locator('.field-error[data-for="lost_reason"]')
     error.wait_for()
-    page.wait_for_function("document.querySelector('.field-error[data-for=\"lost_reason\"]').textContent.length > 0")
+    expect(error).not_to_be_empty()
     assert "reason" in error.inner_text()
     assert page.locator(f'.board-cards[data-stage="lead"] [data-opportunity-id="{deals["lead"]}"]').count() == 1
     screenshot(page, "board-refused-move")

@@ -45,9 +45,11 @@ def win_rate(client, api):
 
 def test_a_proposed_deal_cannot_move_be_priced_or_closed_until_accepted(app, client, api, proposal):
     before = count(app, OpportunityEvent)
-    for body in ({"stage": "won", "evidence_refs": NOTE}, {"amount_estimate": "900000", "evidence_refs": NOTE},
-                 {"owner": "owner"}, {"stage": "lost", "lost_reason": "No budget", "evidence_refs": NOTE}):
-        response = client.patch(f"/api/v1/opportunities/{proposal['opp']}", json=body, headers=api("Sales"))
+    for role, body in (("Sales", {"stage": "won", "evidence_refs": NOTE}),
+                       ("Sales", {"amount_estimate": "900000", "evidence_refs": NOTE}),
+                       ("Owner", {"owner": "owner"}),  # only a manager may hand a deal over at all
+                       ("Sales", {"stage": "lost", "lost_reason": "No budget", "evidence_refs": NOTE})):
+        response = client.patch(f"/api/v1/opportunities/{proposal['opp']}", json=body, headers=api(role))
         assert response.status_code == 422 and "proposed" in response.get_json()["message"], body
     assert count(app, OpportunityEvent) == before
     with app.app_context():
@@ -142,7 +144,7 @@ def test_deleting_a_contact_is_audited_and_the_account_page_shows_the_trail(app,
 def test_reassigning_a_deal_is_audited_with_the_old_and_new_owner(app, client, api, users, account):
     deal = client.post("/api/v1/opportunities/", json={"account_id": account, "name": "Brand", "owner": "me"},
                        headers=api("Sales")).get_json()["id"]
-    moved = client.patch(f"/api/v1/opportunities/{deal}", json={"owner": "owner"}, headers=api("Sales"))
+    moved = client.patch(f"/api/v1/opportunities/{deal}", json={"owner": "owner"}, headers=api("Owner"))
     assert moved.status_code == 200
     change = [e for e in moved.get_json()["events"] if e["event_type"] == "field_changed"]
     assert change and change[0]["old_value"] == {"owner_user_id": users["Sales"]} \

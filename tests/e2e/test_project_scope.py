@@ -34,7 +34,7 @@ from app import scope
 from app.services import offers, opportunities, records, triage
 from app.services.context import SYSTEM, ChangeRequest
 from app.services.inbound import ingest
-from tests.conftest import CRM_TABLES, PASSWORD, api_token, login
+from tests.conftest import CRM_TABLES, PASSWORD, api_token, empty_tables, login
 from tests.helpers import add_project, request_as
 from tests.inbound_payloads import cw_message
 
@@ -104,7 +104,7 @@ def seed(app, users: dict[str, int]) -> dict:
     owner = users["owner"]
     with app.app_context(), scope.scoped(scope.SYSTEM):
         with db.engine.begin() as conn:
-            conn.execute(text("TRUNCATE project_notes, " + ", ".join(CRM_TABLES) + " CASCADE"))
+            empty_tables(conn, ("project_notes", *CRM_TABLES))
         for key, domain in (("A", "alder.test"), ("B", "birch.test")):
             account = records.save_record(request_as(owner), Account(name=w[f"{key}.name"], domain=domain,
                                                                      owner_user_id=users["sales"]))

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import Account, Opportunity
@@ -67,17 +68,20 @@ def pipeline(app, clean_db, users):
                             amount_estimate=Decimal(99000))
         db.session.add_all(deals + [other])
         db.session.commit()
-        # one deal walks through the funnel, so its page has a history
         walked = deals[LEADS]  # "Фирменный стиль", qualified
-        walked.stage = "discovery"
-        walked.amount_estimate = Decimal("520000")
-        db.session.commit()
-        walked.stage = "proposal_sent"
-        walked.next_step_text = "Презентация концепции"
-        walked.next_step_due_at = now + timedelta(days=3)
-        db.session.commit()
-        return {"account": str(accounts[0].id), "opportunity": str(walked.id), "lead": str(deals[0].id),
-                "count": len(deals)}
+        seeded = {"account": str(accounts[0].id), "opportunity": str(walked.id), "lead": str(deals[0].id),
+                  "count": len(deals)}
+    # the Sales user walks one deal further, one action at a time, so its page has a history
+    steps = [{"stage": "discovery", "amount_estimate": Decimal("520000")},
+             {"stage": "proposal_sent", "next_step_text": "Презентация концепции", "next_step_due_at": now + timedelta(days=3)}]
+    for step in steps:
+        with app.app_context(), change_context(actor_id=users["Sales"],
+                                               evidence_refs=[{"type": "url", "url": "https://mail.example.com/thread/7"}]):
+            deal = db.session.get(Opportunity, seeded["opportunity"])
+            for field, value in step.items():
+                setattr(deal, field, value)
+            db.session.commit()
+    return seeded
 
 
 def _open(page_as, live_server, role, lang, size, path):
@@ -155,8 +159,7 @@ def test_the_board_uses_the_screen(page_as, live_server, pipeline, size, lang):
     column = page.locator('.board-column[data-stage="lead"]')
     overflow = column.evaluate("c => c.scrollHeight - c.clientHeight")
     assert overflow > 0, "twelve leads should not fit in one column"
-    column.evaluate("c => { c.scrollTop = c.scrollHeight; }")
-    page.wait_for_function("document.querySelector('.board-column[data-stage=\"lead\"]').scrollTop > 0")
+    assert column.evaluate("c => { c.scrollTop = c.scrollHeight; return c.scrollTop; }") > 0
     stuck = column.evaluate("""c => {
       const h = c.querySelector('.column-head').getBoundingClientRect(), r = c.getBoundingClientRect();
       const hit = document.elementFromPoint(h.left + 20, h.top + h.height / 2);
@@ -170,13 +173,14 @@ def test_the_board_uses_the_screen(page_as, live_server, pipeline, size, lang):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_won_and_lost_are_drop_zones_while_dragging(page_as, live_server, pipeline, size):
     page = _open(page_as, live_server, "Sales", "ru", size, "/board/")
-    source = page.locator(f'[data-opportunity-id="{pipeline["lead"]}"] .card-account')
+    source = page.locator('.board-cards[data-stage="lead"] .board-card .card-account').first
+    source.scroll_into_view_if_needed()
     start = source.bounding_box()
     page.mouse.move(start["x"] + 10, start["y"] + 5)
     page.mouse.down()
     target = page.locator('.board-cards[data-stage="discovery"]').bounding_box()
     page.mouse.move(target["x"] + target["width"] / 2, target["y"] + 60, steps=12)
-    page.wait_for_function("document.getElementById('board').classList.contains('is-dragging')")
+    expect(page.locator("#board")).to_have_class(re.compile(r"\bis-dragging\b"))  # (no wait_for_function: the CSP forbids eval)
     zones = page.evaluate("""() => ['won', 'lost'].map(stage => {
       const r = document.querySelector('.board-column[data-stage="' + stage + '"] .board-cards').getBoundingClientRect();
       const hit = document.elementFromPoint(r.left + r.width / 2, r.top + 40);
@@ -191,7 +195,7 @@ def test_won_and_lost_are_drop_zones_while_dragging(page_as, live_server, pipeli
     # back where it came from: no move
     page.mouse.move(start["x"] + 10, start["y"] + 5, steps=8)
     page.mouse.up()
-    page.wait_for_function("!document.getElementById('board').classList.contains('is-dragging')")
+    expect(page.locator("#board")).not_to_have_class(re.compile(r"\bis-dragging\b"))
     assert not page.locator("#move-dialog").is_visible()
 
 

@@ -39,7 +39,7 @@ from app.models import (Account, AuditEvent, Contact, InboundMessage, InboundThr
 from app.services import offers, opportunities, records, triage
 from app.services.context import SYSTEM, ChangeRequest
 from app.services.inbound import ingest
-from tests.conftest import CRM_TABLES, ROLES, api_token, login
+from tests.conftest import CRM_TABLES, ROLES, api_token, empty_tables, login
 from tests.helpers import request_as
 from tests.inbound_payloads import cw_message, tg_update
 
@@ -254,11 +254,7 @@ def _first(model, *where):
 def empty_crm_tables() -> None:
     db.session.remove()
     with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(CRM_TABLES) + " CASCADE"))
-        else:
-            for table in CRM_TABLES:
-                conn.execute(text(f"DELETE FROM {table}"))
+        empty_tables(conn, CRM_TABLES)
 
 
 @pytest.fixture(scope="module")

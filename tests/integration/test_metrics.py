@@ -191,7 +191,7 @@ def test_api_page_and_csv_agree(app, client, api, as_role, data, users):
     report = client.get("/stall/").get_data(as_text=True)
     assert report.count("data-opportunity-id=") == len(stalled)
     rows = list(csv.reader(io.StringIO(client.get("/stall/csv").get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][:3] == ["owner", "opportunity_id", "opportunity"] and len(rows) == len(stalled) + 1
+    assert rows[0][:3] == ["Deal", "Account", "Owner"] and len(rows) == len(stalled) + 1  # issue 14: headers in words
 
 
 def test_sales_see_only_their_own_numbers(app, client, api, data, users):
