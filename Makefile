@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite chromium bench clean translations
+.PHONY: run test test-sqlite chromium bench clean translations fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ test: $(VENV)/.installed-test chromium
 # Only the smoke subset against SQLite.
 test-sqlite: $(VENV)/.installed-test
 	CRM_TEST_DB=sqlite $(BIN)/python -m pytest -m smoke $(PYTEST_ARGS)
+
+# Schemathesis over the app's own OpenAPI, long and random (make test runs a bounded pass of it).
+fuzz: $(VENV)/.installed-test
+	CRM_FUZZ_EXAMPLES=$${CRM_FUZZ_EXAMPLES:-200} CRM_FUZZ_SECONDS=$${CRM_FUZZ_SECONDS:-1800} CRM_FUZZ_RANDOM=1 \
+	  $(BIN)/python -m pytest -q -s tests/hardening/test_fuzz_openapi.py $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.run $(ARGS)

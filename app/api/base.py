@@ -130,6 +130,17 @@ def _replaced(field, kind):
     return new
 
 
+def _texts(messages) -> list[str]:
+    """Every message of a marshmallow error, however nested (list items: {index: [...]})."""
+    if isinstance(messages, str):
+        return [messages]
+    if isinstance(messages, dict):
+        return [t for value in messages.values() for t in _texts(value)]
+    if isinstance(messages, (list, tuple)):
+        return [t for value in messages for t in _texts(value)]
+    return []
+
+
 MALFORMED = ("Unknown field.", "Not a valid datetime.", OffsetDateTime.default_error_messages["invalid_awareness"])
 STATUS_OF = ((ConflictError, 409), (NotFoundError, 404), (PermissionDenied, 403), (MissingActor, 401))
 
@@ -185,7 +196,7 @@ class CrmModelApi(TranslatedRefusals, ModelRestApi):
         """Unknown fields and unreadable date-times (a time without its offset) are a malformed
         request (400); invalid values are 422."""
         messages = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
-        if any(set(MALFORMED) & set(m if isinstance(m, list) else [m]) for m in messages.values()):
+        if set(MALFORMED) & set(_texts(messages)):
             return self.response(400, message=messages)
         return self.response(422, message=messages)
 

@@ -139,7 +139,7 @@ def aging(f: MetricFilters) -> list[dict]:
     """Per open stage: days in the current stage (median, p90), deals past the stage's rotting
     threshold, and how long deals stayed in that stage before moving on (from the history)."""
     thresholds = rotting_days()
-    current = _days(literal(f.now), Opportunity.stage_entered_at)
+    current = _days(literal(f.now.astimezone(timezone.utc)), Opportunity.stage_entered_at)  # SQLite drops offsets
     stages = stage_table().open_stages()
     threshold = case(*[(Opportunity.stage == s, d) for s, d in thresholds.items()], else_=None)
     now_rows = _stage_percentiles(select(Opportunity.stage, current.label("days"), threshold.label("threshold"))

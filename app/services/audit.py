@@ -121,10 +121,14 @@ def _audit(session: Session, opp: Opportunity, old: dict | None, request: Change
         )
         session.add(audit_row)
         session.info.setdefault(WRITTEN_EVENTS, []).append(audit_row)
-    if decision.events and opp.account is not None:
+    account = opp.account
+    if account is None and opp.account_id is not None:  # created with only its account's id
+        with session.no_autoflush:
+            account = session.get(Account, opp.account_id)
+    if decision.events and account is not None:
         touched = request.now()
-        if opp.account.last_touch_at is None or as_utc(opp.account.last_touch_at) < touched:
-            opp.account.last_touch_at = touched
+        if account.last_touch_at is None or as_utc(account.last_touch_at) < touched:
+            account.last_touch_at = touched
 
 
 def check_project(session: Session, new: dict, old: dict | None) -> None:

@@ -64,7 +64,7 @@ OUT_OF_RANGE_CODES = {"22003", "22008", "22015", "2201W", "2201X", "22009"}  # n
 TEXT_CODES = {"22021", "22P05"}  # a bad byte sequence, an untranslatable character (\u0000 in JSONB)
 NOT_A_VALUE = N_("Not a valid value.")
 DRIVER_MODULES = ("sqlalchemy.", "psycopg2")
-FIELD_NAME = re.compile(r"[a-z][a-z_]*(?<!_)(?:_id)?")  # a column key; "name_1" is a bound literal of a query
+FIELD_NAME = re.compile(r"[a-z][a-z_]*[a-z]")  # a column key ("name_1", "param_1": bound literals of a query)
 
 
 def _innermost_frame(exc: BaseException):

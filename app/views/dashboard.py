@@ -92,7 +92,8 @@ CSV_CHUNK = 1000  # rows fetched from the database and sent to the client at a t
 FIRST_ROWS = 100  # ... except the first ones, sent as soon as they are read
 NO_ID = "00000000-0000-0000-0000-000000000000"  # stands for a deal's id in its link
 
-# The report's columns: (sort key or None, header). The page and the CSV share the order.
+# The report page's columns: (sort key or None, header); the CSV has the same ones in the same
+# order, with the currency, plain numbers and a link to the deal (its own header in `csv`).
 STALL_COLUMNS = (("deal", _l("Deal")), ("account", _l("Account")), ("owner", _l("Owner")), ("stage", _l("Stage")),
                  ("amount", _l("Amount")), ("days", _l("In stage")), ("due", _l("Next step due")),
                  ("touch", _l("Last touch")), (None, _l("Why")))

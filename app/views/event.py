@@ -45,7 +45,8 @@ def change_list(old: dict | None, new: dict | None, currency: str | None = None)
     """Field: old → new, one per changed field; only the values when there is no "before"
     (a record created) or no "after" (deleted); "—" when nothing differs."""
     old, new = old or {}, new or {}
-    currency = new.get("currency") or old.get("currency") or currency
+    old_currency = old.get("currency") or new.get("currency") or currency  # each amount in its own
+    new_currency = new.get("currency") or old.get("currency") or currency
     parts = []
     for name in sorted(set(new) | set(old), key=lambda n: (FIELD_ORDER.get(n, len(FIELD_ORDER)), n)):
         label = escape(str(COLUMN_LABELS.get(name, name)))
@@ -53,9 +54,9 @@ def change_list(old: dict | None, new: dict | None, currency: str | None = None)
             value = new.get(name, old.get(name))
             amount_shown = name == "currency" and any((new or old).get(f) is not None for f in MONEY_FIELDS)
             if value not in (None, "", []) and not amount_shown:  # the amount carries its currency
-                parts.append(Markup("{}: {}").format(label, _field(name, value, currency)))
+                parts.append(Markup("{}: {}").format(label, _field(name, value, new_currency)))
             continue
-        before, after = _field(name, old.get(name), currency), _field(name, new.get(name), currency)
+        before, after = _field(name, old.get(name), old_currency), _field(name, new.get(name), new_currency)
         if before != after:  # "0.800" and 0.8 are the same probability
             parts.append(Markup('{}: <del class="text-muted">{}</del> → <ins>{}</ins>').format(label, before, after))
     return Markup("; ").join(parts) if parts else Markup("—")

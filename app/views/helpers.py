@@ -190,9 +190,9 @@ def field_value(name: str, value) -> str:
     if name in MONEY_FIELDS:
         return money(value)
     if name == "probability":
-        return format_percent(Decimal(str(value)))
+        return format_percent(Decimal(str(value)), format="#,##0.#%")
     if name == "discount_percent":
-        return format_percent(Decimal(str(value)) / 100)
+        return format_percent(Decimal(str(value)) / 100, format="#,##0.#%")
     if name in USER_FIELDS:
         return _name_of("User", value)
     if name in RECORD_FIELDS:

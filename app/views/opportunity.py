@@ -86,7 +86,7 @@ class OpportunityView(CrmModelView):
     edit_title = _l("Edit opportunity")
     label_columns = COLUMN_LABELS
     list_columns = ["name", "account", "stage", "amount_estimate", "currency", "owner", "next_step_due_at", "status"]
-    show_columns = EDITABLE + ["status", "stage_entered_at", "closed_at", "proposed", "version", "created_at", "updated_at"]
+    show_columns = EDITABLE + ["status", "stage_entered_at", "closed_at", "proposed", "created_at", "updated_at"]
     add_columns = EDITABLE + ["evidence"]
     edit_columns = EDITABLE + ["evidence", "expected_version"]
     search_columns = ["name", "stage", "status", "owner", "forecast_category", "source", "next_step_due_at"]

@@ -96,8 +96,6 @@ def test_no_page_renders_inside_a_foreign_frame(live_server, browser, page_as):
     assert any("frame-ancestors" in text or "X-Frame-Options" in text for text in problems), problems
 
 
-@pytest.mark.xfail(strict=True, reason="app/templates/stall/index.html has onclick=\"window.print()\" (an inline "
-                                       "event handler no nonce can allow): move it to a script file, then drop this mark")
 def test_the_stall_report_raises_no_csp_violation(app, live_server, page_as, records):
     sessions.reset_login_failures(app)
     page = page_as("Admin")
