@@ -92,7 +92,7 @@ def _api_locale(app: Flask, appbuilder) -> None:
     pages_locale = appbuilder.bm.get_locale
 
     def select_locale():
-        if request.path.startswith("/api/") and "_l_" not in request.args and not session.get("locale"):
+        if request.path.startswith(("/api/", "/webhooks/")) and "_l_" not in request.args and not session.get("locale"):
             return request.accept_languages.best_match(list(app.config["LANGUAGES"])) or "en"
         return pages_locale()
 

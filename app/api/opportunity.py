@@ -31,7 +31,9 @@ event_schema = EventSchema()
 
 
 def _owner_changes(data: dict) -> dict:
-    """`owner` (id, username or 'me') becomes owner_user_id."""
+    """`owner` (id, username or 'me') becomes owner_user_id; both at once is ambiguous."""
+    if "owner" in data and "owner_user_id" in data:
+        raise RuleViolation({"owner": [N_("Give the owner once: `owner` or `owner_user_id`, not both.")]})
     if "owner" in data:
         owner = data.pop("owner")
         data["owner_user_id"] = None if owner is None else service.resolve_user_id(owner, request_actor().id)

@@ -77,3 +77,12 @@ def text_field_errors(values) -> dict[str, list[str]]:
     database cannot store: for a form's validation, so the form re-renders with the message."""
     return {name: [BAD_TEXT] for name, value in values.items()
             if text_error(value) or (isinstance(value, (list, tuple)) and any(text_error(v) for v in value))}
+
+
+BLANK_NAME = N_("A name must not be blank.")
+_INVISIBLE = re.compile(r"[\s\u00ad\u180e\u200b-\u200f\u2028-\u202f\u205f-\u206f\ufeff]+")
+
+
+def blank(value) -> bool:
+    """Whether a text is empty once spaces and invisible characters (zero-width, BOM) are removed."""
+    return value is None or (isinstance(value, str) and not _INVISIBLE.sub("", value))

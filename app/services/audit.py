@@ -18,6 +18,7 @@ from app.domain.evidence import parse_evidence_refs
 from app.domain.fields import CLOCK_FIELDS
 from app.domain.opportunity import creation_defaults, decide, version_errors
 from app.domain.ownership import OWNER_FIELD, owner_after, write_refusal
+from app.domain.text import BLANK_NAME, blank
 from app.domain.records import NEEDS_EVIDENCE, evidence_needed, touched
 from app.models import Account, AuditEvent, Opportunity, OpportunityEvent, Project, ProjectMember, User
 from app.models.types import as_utc, new_id
@@ -95,8 +96,16 @@ def apply_ownership(session: Session, obj, request: ChangeRequest, created: bool
         obj.owner_user_id = owner
 
 
+def check_name(obj) -> None:
+    """A record's name (deals, accounts, contacts, projects …) is never blank or only invisible
+    characters, whatever path wrote it."""
+    if "name" in type(obj).__table__.c and blank(obj.name):
+        raise RuleViolation({"name": [BLANK_NAME]})
+
+
 def _audit(session: Session, opp: Opportunity, old: dict | None, request: ChangeRequest) -> None:
     apply_ownership(session, opp, request, created=old is None)
+    check_name(opp)
     if old is not None:
         errors = version_errors(request.expected_version, old.get("version"))
         if errors:
@@ -224,6 +233,8 @@ def _audit_record(session: Session, obj, action: str) -> None:
         apply_ownership(session, obj, request, created=action == "created")
         new = {f: _field_value(obj, f, old=False) for f in fields}
         old_value, new_value = touched(old, new, fields)
+    if action != "deleted":
+        check_name(obj)
     if action != "deleted":
         _check_parent_visible(session, obj)
     if isinstance(obj, ProjectMember):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import flash, g, has_request_context, redirect, request, url_for
 from flask_appbuilder import ModelView
-from flask_babel import format_date, format_datetime, gettext, lazy_gettext as _l
+from flask_babel import gettext, lazy_gettext as _l
 
 from app.domain.evidence import parse_evidence_text
 from app.domain.ownership import NOT_YOURS
+from app.domain.text import text_field_errors
 from app.domain.records import EVIDENCE_FIELDS_OF, NEEDS_EVIDENCE, evidence_needed
 
 
@@ -201,6 +202,7 @@ class CrmModelView(ModelView):
     def _filters(self, value):
         self.__dict__["_crm_filters"] = value
 
+    exclude_route_methods = {"download"}  # FAB's CSV export is not formula-safe; views widen this set
     record_page: tuple[str, str] | None = None  # (endpoint, attribute with its pk): where a saved form lands
 
     def post_add(self, item) -> None:
@@ -263,6 +265,10 @@ class CrmModelView(ModelView):
 
             def validate(self, extra_validators=None):
                 valid = super().validate(extra_validators=extra_validators)
+                bad_text = text_field_errors({n: f.data for n, f in self._fields.items()})
+                if bad_text:  # NUL or a broken Unicode character: a form error, never the database's
+                    apply_errors(self, bad_text)
+                    return False
                 return valid and view.check_form(self, None if adding else getattr(self, "_id", None))
         CheckedForm.__name__ = form_class.__name__
         return CheckedForm

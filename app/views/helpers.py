@@ -42,6 +42,17 @@ def may_change(owner_id: int | None, view: str = "Opportunity") -> bool:
     return can("can_write", view) and ownership.may_write(actor.id, actor.writes_all, owner_id)
 
 
+def back_to(default: str) -> str:
+    """Where to go after an action: the page it came from when that is one of the app's own
+    (same host), else `default` — never a foreign address a Referer names."""
+    from urllib.parse import urlsplit
+
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/") and not referrer.path.startswith("//"):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return default
+
+
 def arg_uuid(name: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(request.args.get(name, ""))

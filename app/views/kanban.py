@@ -16,7 +16,7 @@ from app.settings import stage_table
 from app.services.opportunities import accept_proposal
 from app.web import change_request, local_now, owner_ids
 
-from .helpers import (can, arg_int, arg_project, parse_amount, arg_uuid, sees_everyone, money, move_options, plain_labels, stage_requirements,
+from .helpers import (back_to, can, arg_int, arg_project, parse_amount, arg_uuid, sees_everyone, money, move_options, plain_labels, stage_requirements,
                       template_helpers)
 
 
@@ -96,4 +96,4 @@ class BoardView(BaseView):
             flash(gettext("Opportunity accepted onto the board."), "success")
         except DomainError as exc:
             flash("; ".join(gettext(m) for msgs in exc.messages.values() for m in msgs), "danger")
-        return redirect(request.referrer or url_for("BoardView.index"))
+        return redirect(back_to(url_for("BoardView.index")))

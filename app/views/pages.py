@@ -10,7 +10,7 @@ from flask_babel import gettext
 from app.domain.errors import DomainError
 from app.domain.evidence import parse_evidence_text
 from app.extensions import db
-from app.models import User
+from app.models import Opportunity, User
 from app.models.choices import ACCOUNT_STATUSES, SEGMENTS
 from app.queries import account_pages as pages
 from app.domain.next_step import next_step_state
@@ -18,7 +18,7 @@ from app.queries.inbox import messages_for_account
 from app.services.records import add_contact
 from app.settings import stage_table
 from app.services.offers import create_offer_from
-from app.services.opportunities import add_note, create_opportunity
+from app.services.opportunities import add_note, create_opportunity, parse_uuid
 from app.web import change_request, local_now, request_actor
 from app.views.labels import CHOICE_LABELS, COLUMN_LABELS
 
@@ -112,7 +112,12 @@ class AccountPageView(BaseView):
     @expose("/<uuid:pk>/notes", methods=["POST"])
     @has_access
     def add_account_note(self, pk):
-        """Quick action: a note on one of the account's deals."""
+        """Quick action: a note on one of the account's deals (a deal of another account, or one the
+        user cannot see, does not exist here)."""
+        deal = db.session.get(Opportunity, parse_uuid(request.form.get("opportunity_id"))) \
+            if parse_uuid(request.form.get("opportunity_id")) else None
+        if deal is None or deal.account_id != pk:
+            abort(404)
         try:
             add_note(change_request({"text": request.form.get("text", "")}), request.form.get("opportunity_id"))
             flash(gettext("Note added."), "success")

@@ -20,7 +20,7 @@ from app.queries.conditions import contains
 from app.services import triage
 from app.web import change_request
 
-from .helpers import arg_int, plain_labels, template_helpers
+from .helpers import arg_int, back_to, plain_labels, template_helpers
 from .pages import flash_errors
 
 SENDER_FIELDS = ("account_name", "domain", "contact_name", "email", "phone", "telegram_handle")
@@ -125,4 +125,4 @@ class TriageView(BaseView):
                 flash(done_message(action, pk), "success")
         except DomainError as exc:
             flash_errors(exc)
-        return redirect(request.referrer or url_for("TriageView.index"))
+        return redirect(back_to(url_for("TriageView.index")))

@@ -44,6 +44,9 @@ def _won_deal(app, users, account_id) -> str:
             db.session.add(deal)
             db.session.commit()
         update_opportunity(request_as(users["Admin"], {"stage": "won"}, evidence_refs=NOTE), deal.id)
+        # left without an owner: whether a salesperson may reopen is the permission's question here
+        # (ownership has its own matrix in tests/e2e/test_ownership.py)
+        update_opportunity(request_as(users["Admin"], {"owner_user_id": None}), deal.id)
         return str(deal.id)
 
 
