@@ -126,6 +126,7 @@ def account_page(account_id, timeline_page: int = 0, now: datetime | None = None
     total, items = timeline(account.id, timeline_page)
     return {"account": account, "contacts": contacts, "projects": projects, "deals": deals,
             "health": (score, health_label(score)), "signals": signals, "timeline": items,
+            "user_names": timelines.user_names(items),
             "timeline_total": total, "timeline_page": timeline_page, "timeline_size": TIMELINE_PAGE}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, select
 
 from app.queries import timeline as timelines
 from sqlalchemy.orm import contains_eager, joinedload
@@ -105,7 +105,7 @@ def project_page(project_id, timeline_page: int = 0, with_users: bool = False) -
     return {"project": project, "members": members, "deals": deals, "threads": threads, "notes": notes,
             "notes_total": notes_total, "users": users, "timeline": items, "timeline_total": total,
             "timeline_page": timeline_page, "timeline_size": TIMELINE_PAGE,
-            "user_names": _user_names(items)}
+            "user_names": timelines.user_names(items)}
 
 
 def timeline(project_id, page: int = 0) -> tuple[int, list[dict]]:
@@ -119,20 +119,3 @@ def timeline(project_id, page: int = 0) -> tuple[int, list[dict]]:
         timelines.source("message", InboundThread.project_id == project_id, InboundMessage.private.is_(False),
                          join=(InboundThread, InboundThread.id == InboundMessage.thread_id)),
     ], page, TIMELINE_PAGE)
-
-
-def _user_names(items: list[dict]) -> dict[int, str]:
-    """Names of the users that audit rows of members and of the project name by id (one statement;
-    none named, none run)."""
-    ids = set()
-    for entry in items:
-        row = entry["item"]
-        if entry["kind"] == "record":
-            for values in (row.old_value or {}, row.new_value or {}):
-                for key in ("user_id", "pm_user_id"):
-                    if isinstance(values.get(key), int):
-                        ids.add(values[key])
-    if not ids:
-        return {}
-    names = func.trim(func.coalesce(User.first_name, "") + literal(" ") + func.coalesce(User.last_name, ""))
-    return dict(db.session.execute(select(User.id, names).where(User.id.in_(ids))).all())

@@ -6,7 +6,7 @@ from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import AuditEvent, InboundMessage, OpportunityEvent, ProjectNote
+from app.models import AuditEvent, InboundMessage, OpportunityEvent, ProjectNote, User
 
 # kind -> (model, its time column, what each entry shows with it)
 KINDS = {
@@ -42,3 +42,21 @@ def page(sources: list, number: int, size: int) -> tuple[int, list[dict]]:
         for item in db.session.scalars(select(model).where(model.id.in_(ids)).options(*options)):
             found[item.id] = {"kind": kind, "at": getattr(item, at.key), "item": item}
     return total, [found[r.id] for r in rows if r.id in found]
+
+
+USER_KEYS = ("user_id", "pm_user_id", "owner_user_id")
+
+
+def user_names(items: list[dict]) -> dict[int, str]:
+    """Names of the users the history rows of a timeline page name by id (a member, a PM, an
+    owner): one statement, none when none is named."""
+    ids = set()
+    for entry in items:
+        if entry["kind"] in ("record", "event"):
+            row = entry["item"]
+            for values in (row.old_value or {}, row.new_value or {}):
+                ids.update(values[key] for key in USER_KEYS if isinstance(values.get(key), int))
+    if not ids:
+        return {}
+    names = func.trim(func.coalesce(User.first_name, "") + literal(" ") + func.coalesce(User.last_name, ""))
+    return dict(db.session.execute(select(User.id, names).where(User.id.in_(ids))).all())

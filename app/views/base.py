@@ -11,6 +11,8 @@ from app.domain.ownership import NOT_YOURS
 from app.domain.text import text_field_errors
 from app.domain.records import EVIDENCE_FIELDS_OF, NEEDS_EVIDENCE, evidence_needed
 
+from .helpers import readable
+
 
 # domain field -> the form field that shows its errors
 FORM_FIELD_OF = {"evidence_refs": "evidence", "version": "expected_version", "account_id": "account",
@@ -44,122 +46,9 @@ VIEW_PERMISSIONS = {
 
 
 # ---- how a generated list or show page writes each cell ------------------------------------------
-# Every column of every generated view reads as a person reads it (ReadableColumns): codes by their
-# translated labels, dates and times in the viewer's zone, money, percentages, yes/no, lists
-# joined, "—" for nothing. A view names only the columns it shows differently (links, previews).
-
-DATETIME_COLUMNS = ("last_touch_at", "created_at", "updated_at", "next_step_due_at", "stage_entered_at",
-                    "closed_at", "assigned_at", "last_message_at", "first_message_at", "sent_at", "edited_at",
-                    "withdrawn_at")
-DATE_COLUMNS = ("close_date_target", "start_date", "end_date")
-# stored codes shown by their labels (app.views.labels.CHOICE_LABELS); free text not in it stays as typed
-CHOICE_COLUMNS = ("stage", "status", "forecast_category", "segment", "source", "direction", "event_type", "role",
-                  "role_tags")
-AMOUNT_COLUMNS = ("amount_estimate", "amount")
-PERCENT_COLUMNS = {"probability": 1, "discount_percent": 100}  # column -> what 100 % is stored as
-
-
-class Money:
-    """An amount with its row's currency: what a datamodel gives for an amount column when the
-    currency is another column of the same row (a formatter sees only its own column)."""
-
-    __slots__ = ("amount", "currency")
-
-    def __init__(self, amount, currency: str | None = None):
-        self.amount, self.currency = amount, currency
-
-    def __str__(self) -> str:
-        from .helpers import money
-
-        return money(self.amount, self.currency)
-
-
-def _local_datetime(value):
-    from .helpers import when
-
-    return when(value)
-
-
-def _local_date(value):
-    from .helpers import day
-
-    return day(value)
-
-
-def choice_label(value) -> str:
-    """A stored code by its translated label (also when typed in another case); other text as is."""
-    from .labels import CHOICE_LABELS
-
-    label = CHOICE_LABELS.get(value) or (CHOICE_LABELS.get(value.strip().lower()) if isinstance(value, str) else None)
-    return str(label) if label is not None else str(value)
-
-
-def percent(value, hundred=1) -> str:
-    """A share by the page's locale, with its fraction when it has one ("12,5 %")."""
-    from decimal import Decimal
-
-    from flask_babel import format_percent, get_locale
-
-    locale = get_locale()
-    pattern = locale.percent_formats[None].pattern if locale is not None else "#,##0%"
-    return format_percent(Decimal(str(value)) / hundred, format=pattern.replace("#,##0", "#,##0.##", 1))
-
-
-def plain_amount(value) -> str:
-    """An amount without its currency (shown next to it), kopecks only when there are any."""
-    from decimal import Decimal
-
-    from flask_babel import format_decimal
-
-    value = Decimal(str(value))
-    return format_decimal(value, format="#,##0" if value == value.to_integral_value() else "#,##0.00")
-
-
-def currency_sign(code) -> str:
-    from babel.numbers import get_currency_symbol
-    from flask_babel import get_locale
-
-    return get_currency_symbol(code, locale=get_locale() or "ru")
-
-
-def readable(name: str, value, currency: str | None = None) -> str:
-    """One stored value of column (or history field) `name` as a person reads it. `currency`: of
-    an amount, when known (else the amount is shown without one, next to its currency column)."""
-    from datetime import date, datetime
-    from decimal import Decimal
-
-    from flask_babel import format_decimal
-
-    from .helpers import day, field_value, money, when
-    from .labels import COLUMN_LABELS
-
-    if isinstance(value, Money):
-        return money(value.amount, value.currency) if value.amount not in (None, "") else "—"
-    if value is None or value == "" or value == [] or value == {}:
-        return gettext("system") if name == "actor" else "—"
-    if name in AMOUNT_COLUMNS:
-        return money(Decimal(str(value)), currency) if currency else plain_amount(value)
-    if name in PERCENT_COLUMNS:
-        return percent(value, PERCENT_COLUMNS[name])
-    if name == "currency":
-        return currency_sign(value)
-    if name in CHOICE_COLUMNS:
-        return ", ".join(choice_label(v) for v in (value if isinstance(value, list) else [value]))
-    if isinstance(value, datetime):
-        return when(value)
-    if isinstance(value, date):
-        return day(value)
-    if isinstance(value, bool) or name.endswith("_at") or name in DATE_COLUMNS \
-            or (name.endswith("_id") and not isinstance(value, dict)):
-        return field_value(name, value)  # yes/no, stored times in the viewer's zone, people and records by name
-    if isinstance(value, (int, float, Decimal)):
-        return format_decimal(value)
-    if isinstance(value, list):
-        return ", ".join(readable(name, v) for v in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{COLUMN_LABELS.get(k, k)}: {readable(k, v)}" for k, v in value.items())
-    return str(value)
-
+# Every column of every generated view reads as a person reads it (app.views.helpers.readable, the
+# one renderer of stored values, which the timelines use too). A view names only the columns it
+# shows differently (links, previews).
 
 class ReadableColumns(dict):
     """formatters_columns of a generated view: the formatters it names, and `readable` for every

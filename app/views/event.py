@@ -13,10 +13,10 @@ from app.domain.fields import TRACKED_FIELDS
 from app.models import Account, AuditEvent, Contact, Offer, OpportunityEvent, Project, ProjectMember
 from app.web import CrmInterface
 
-from .base import CrmModelView, ReadableColumns, readable
+from .base import CrmModelView, ReadableColumns
+from .helpers import MONEY_FIELDS, readable
 from .labels import CHOICE_LABELS, COLUMN_LABELS
 
-MONEY_FIELDS = ("amount_estimate", "amount")
 # the order a form shows the fields in (stored JSON keeps none)
 FIELD_ORDER = {name: i for i, name in enumerate(dict.fromkeys(
     TRACKED_FIELDS + tuple(f for model in (Account, Contact, Project, ProjectMember, Offer) for f in model.audit_fields)))}

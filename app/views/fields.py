@@ -161,6 +161,9 @@ class AmountField(DecimalField):
     "RUB 1,250,000.50"); shown grouped, kopecks only when there are any."""
 
     widget = BS3TextFieldWidget()
+    scale = 1  # what the field shows for a stored 1
+    shown_format = "#,##0.##"
+    message = _l("Not a valid amount: type it like 1 250 000 or 1 250 000,50.")
 
     def __init__(self, label=None, validators=None, **kwargs):
         super().__init__(label, validators or [Optional()], places=None, **kwargs)
@@ -170,7 +173,7 @@ class AmountField(DecimalField):
 
         if self.raw_data:
             return self.raw_data[0]
-        return "" if self.data is None else format_decimal(self.data, format="#,##0.##")
+        return "" if self.data is None else format_decimal(self.data * self.scale, format=self.shown_format)
 
     def process_formdata(self, valuelist) -> None:
         from .helpers import read_amount
@@ -178,40 +181,33 @@ class AmountField(DecimalField):
         if not valuelist:
             return
         try:
-            self.data = read_amount(valuelist[0])
+            value = read_amount(self.typed(valuelist[0]))
         except ValueError:
+            value = False
+        if value is False or not self.accepts(value):
             self.data = None
-            raise ValueError(_l("Not a valid amount: type it like 1 250 000 or 1 250 000,50.")) from None
+            raise ValueError(self.message)
+        self.data = value if value is None or self.scale == 1 else value / self.scale
+
+    def typed(self, text: str) -> str:
+        return text
+
+    def accepts(self, value) -> bool:
+        return True
 
 
-class PercentField(DecimalField):
+class PercentField(AmountField):
     """A share stored as 0..1, typed and shown as a percentage (35 for 0.35)."""
 
-    widget = BS3TextFieldWidget()
+    scale = 100
+    shown_format = "0.##"
+    message = _l("A percentage from 0 to 100.")
 
-    def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators or [Optional()], places=None, **kwargs)
+    def typed(self, text: str) -> str:
+        return text.replace("%", "")
 
-    def _value(self) -> str:
-        from flask_babel import format_decimal
-
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else format_decimal(self.data * 100, format="0.##")
-
-    def process_formdata(self, valuelist) -> None:
-        from .helpers import read_amount
-
-        if not valuelist:
-            return
-        try:
-            value = read_amount(valuelist[0].replace("%", ""))
-        except ValueError:
-            value = "bad"
-        if value == "bad" or (value is not None and not 0 <= value <= 100):
-            self.data = None
-            raise ValueError(_l("A percentage from 0 to 100."))
-        self.data = None if value is None else value / 100
+    def accepts(self, value) -> bool:
+        return value is None or 0 <= value <= 100
 
 
 def datetime_field(label) -> DateTimeField:

@@ -153,14 +153,39 @@ def day(value) -> str:
     return format_date(value, "medium") if value else "—"
 
 
+# ---- one stored value as a person reads it (generated lists and show pages, every timeline) ------
+
 DATE_FIELDS = ("close_date_target", "start_date", "end_date")
 MONEY_FIELDS = ("amount_estimate", "amount")
+PERCENT_FIELDS = {"probability": 1, "discount_percent": 100}  # field -> what 100 % is stored as
+# stored codes shown by their labels (app.views.labels.CHOICE_LABELS); free text not in it stays as typed
+CHOICE_FIELDS = ("stage", "status", "forecast_category", "segment", "source", "direction", "event_type", "role",
+                 "role_tags")
 USER_FIELDS = ("owner_user_id", "pm_user_id", "user_id", "created_by_user_id", "author_user_id")
 RECORD_FIELDS = {"account_id": "Account", "project_id": "Project", "opportunity_id": "Opportunity"}
 
 
+class Money:
+    """An amount with its row's currency: what a datamodel gives for an amount column when the
+    currency is another column of the same row (a formatter sees only its own column)."""
+
+    __slots__ = ("amount", "currency")
+
+    def __init__(self, amount, currency: str | None = None):
+        self.amount, self.currency = amount, currency
+
+    def __str__(self) -> str:
+        return money(self.amount, self.currency)
+
+
+def remember_names(user_names: dict) -> None:
+    """Users' names a page has already loaded in one query (its timeline's), so rendering its
+    history asks the database for none of them again."""
+    g.setdefault("crm_names", {}).update({("User", key): name for key, name in user_names.items()})
+
+
 def _name_of(model_name: str, key) -> str:
-    """A person's or a record's name for a history entry (looked up once per request)."""
+    """A person's or a record's name (looked up once per request)."""
     from app.extensions import db
     from app import models
 
@@ -175,42 +200,89 @@ def _name_of(model_name: str, key) -> str:
     return cache[(model_name, key)]
 
 
-def field_value(name: str, value) -> str:
-    """A stored value as a person reads it in a history entry: dates in the viewer's zone, money,
-    percentages, choices and people by their names, yes/no, lists; "—" for nothing."""
+def choice_label(value) -> str:
+    """A stored code by its translated label (also when typed in another case); other text as is."""
+    from app.views.labels import CHOICE_LABELS
+
+    label = CHOICE_LABELS.get(value) or (CHOICE_LABELS.get(value.strip().lower()) if isinstance(value, str) else None)
+    return str(label) if label is not None else str(value)
+
+
+def percent(value, hundred=1) -> str:
+    """A share by the page's locale, with its fraction when it has one ("12,5 %")."""
+    locale = get_locale()
+    pattern = locale.percent_formats[None].pattern if locale is not None else "#,##0%"
+    return format_percent(Decimal(str(value)) / hundred, format=pattern.replace("#,##0", "#,##0.##", 1))
+
+
+def plain_amount(value) -> str:
+    """An amount without its currency (shown next to it), kopecks only when there are any."""
+    value = Decimal(str(value))
+    return format_decimal(value, format="#,##0" if value == value.to_integral_value() else "#,##0.00")
+
+
+def currency_sign(code) -> str:
+    from babel.numbers import get_currency_symbol
+
+    return get_currency_symbol(code, locale=get_locale() or "ru")
+
+
+def _moment(name: str, value):
+    """A stored date or time (an ISO string in audit rows) as the viewer reads it."""
     from datetime import date, datetime
+
+    try:
+        parsed = value if isinstance(value, (date, datetime)) else datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if isinstance(parsed, datetime) and not name.endswith("_at") and name in DATE_FIELDS:
+        parsed = parsed.date()
+    return when(parsed) if isinstance(parsed, datetime) else day(parsed)
+
+
+def readable(name: str, value, currency: str | None = None) -> str:
+    """One stored value of column (or history field) `name` as a person reads it: codes by their
+    labels, dates and times in the viewer's zone, money, percentages, people and records by name,
+    yes/no, lists joined, "—" for nothing. `currency`: of an amount, when known (else the amount is
+    shown without one, next to its currency column)."""
+    from datetime import date
 
     from flask_babel import gettext
 
-    from app.views.labels import CHOICE_LABELS
+    from app.views.labels import COLUMN_LABELS
 
-    if value is None or value == "" or value == []:
-        return "—"
+    if isinstance(value, Money):
+        return money(value.amount, value.currency) if value.amount not in (None, "") else "—"
+    if value is None or value == "" or value == [] or value == {}:
+        return gettext("system") if name == "actor" else "—"
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
-    if isinstance(value, list):
-        return ", ".join(str(CHOICE_LABELS.get(v, v)) if isinstance(v, str) else str(v) for v in value)
-    if name.endswith("_at") or name in DATE_FIELDS:
-        try:
-            parsed = value if isinstance(value, (date, datetime)) else datetime.fromisoformat(str(value))
-        except ValueError:
-            return str(value)
-        if isinstance(parsed, datetime) and name.endswith("_at"):
-            return when(parsed)
-        return day(parsed if not isinstance(parsed, datetime) else parsed.date())
     if name in MONEY_FIELDS:
-        return money(value)
-    if name == "probability":
-        return format_percent(Decimal(str(value)), format="#,##0.#%")
-    if name == "discount_percent":
-        return format_percent(Decimal(str(value)) / 100, format="#,##0.#%")
+        return money(Decimal(str(value)), currency) if currency else plain_amount(value)
+    if name in PERCENT_FIELDS:
+        return percent(value, PERCENT_FIELDS[name])
+    if name == "currency":
+        return currency_sign(value)
+    if name in CHOICE_FIELDS:
+        return ", ".join(choice_label(v) for v in (value if isinstance(value, list) else [value]))
+    if isinstance(value, date) or name.endswith("_at") or name in DATE_FIELDS:
+        return _moment(name, value)
     if name in USER_FIELDS:
         return _name_of("User", value)
     if name in RECORD_FIELDS:
         return _name_of(RECORD_FIELDS[name], value)
-    if isinstance(value, str):
-        return str(CHOICE_LABELS.get(value, value))
-    return str(value)
+    if isinstance(value, (int, float, Decimal)):
+        return format_decimal(value)
+    if isinstance(value, list):
+        return ", ".join(readable(name, v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{COLUMN_LABELS.get(k, k)}: {readable(k, v)}" for k, v in value.items())
+    return choice_label(value)
+
+
+def field_value(name: str, value) -> str:
+    """A value of a deal's or record's history: `readable`, amounts in the studio's currency."""
+    return readable(name, value, stage_settings().default_currency)
 
 
 def stage_requirements() -> dict[str, list[str]]:

@@ -15,7 +15,8 @@ from markupsafe import Markup, escape
 from app.models import InboundMessage, InboundThread, InboundThreadEvent
 from app.web import CrmInterface
 
-from .base import CrmModelView, ReadableColumns, readable
+from .base import CrmModelView, ReadableColumns
+from .helpers import readable
 from .labels import COLUMN_LABELS
 
 # One permission vocabulary per name: the same set as TriageView (FAB removes a name's

@@ -4,7 +4,8 @@ from flask_babel import lazy_gettext as _l
 from app.models import Offer
 from app.models.choices import OFFER_STATUSES
 
-from .base import CrmModelView, Money
+from .base import CrmModelView
+from .helpers import Money
 from .fields import AmountField, enum_fields, evidence_field, opportunity_field
 from .labels import COLUMN_LABELS
 from .validators import range_validators

@@ -23,7 +23,7 @@ from app.web import change_request, local_now, request_actor
 from app.views.labels import CHOICE_LABELS, COLUMN_LABELS
 
 from .history import evidence_messages, group_events, group_timeline
-from .helpers import arg_int, parse_amount, stage_requirements, template_helpers
+from .helpers import remember_names, arg_int, parse_amount, stage_requirements, template_helpers
 
 
 def flash_errors(exc: DomainError) -> None:
@@ -73,6 +73,7 @@ class AccountPageView(BaseView):
         except DomainError:
             abort(404)
         data["timeline"] = group_timeline(data["timeline"])
+        remember_names(data.pop("user_names"))
         return self.render_template("pages/account.html", labels=CHOICE_LABELS,
                                     evidence_messages=evidence_messages(e["item"] for e in data["timeline"]),
                                     now=local_now(),

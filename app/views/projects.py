@@ -18,7 +18,7 @@ from app.services import records
 from app.views.labels import CHOICE_LABELS
 from app.web import change_request, local_now, request_actor
 
-from .helpers import arg_int, template_helpers
+from .helpers import arg_int, remember_names, template_helpers
 from .history import evidence_messages, group_timeline
 
 # Every view and API named "Project" declares the same set (FAB drops the permissions a view of
@@ -60,6 +60,7 @@ class ProjectPageView(BaseView):
             abort(404)
         sm = self.appbuilder.sm
         data["timeline"] = group_timeline(data["timeline"])
+        remember_names(data.pop("user_names"))
         return self.render_template("pages/project.html", labels=CHOICE_LABELS,
                                     evidence_messages=evidence_messages(e["item"] for e in data["timeline"]),
                                     now=local_now(), next_step_state=next_step_state, manage=manage,
