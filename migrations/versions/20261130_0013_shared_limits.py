@@ -1,0 +1,21 @@
+"""Login limits shared by app instances (placeholder, filled by issue 17).
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-11-30 14:00:00
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+revision = '0013'
+down_revision = '0012'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
