@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite chromium bench clean translations fuzz
+.PHONY: run test test-sqlite chromium bench load clean translations fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,15 @@ fuzz: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.run $(ARGS)
+
+$(VENV)/.installed-load: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,load]'
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed-run
+
+# A studio's day under load (bench/load.py): gunicorn on 127.0.0.1 against PostgreSQL with the 100k
+# data set, 50 Locust users, the saturation steps, then the consistency checks (README "Load test").
+load: $(VENV)/.installed-load
+	$(BIN)/python -m bench.load $(ARGS)
 
 # Re-extract the UI strings and update the Russian catalogue (then translate and commit both files).
 translations: $(VENV)/.installed-run

@@ -37,6 +37,23 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _engine_options(url: str) -> dict:
+    """The SQLAlchemy pool of each app process (README "Scaling"). A worker thread holds at most one
+    connection during a request, so the pool keeps one per thread (GUNICORN_THREADS) plus a small
+    overflow; every process may therefore open pool_size + max_overflow connections, and all app
+    processes together must stay under the database's (or PgBouncer's) max_connections. Connections
+    are pinged before use (a restarted database or PgBouncer is not an error page) and recycled
+    after 30 minutes (firewalls and PgBouncer drop idle ones)."""
+    options: dict = {"pool_pre_ping": True}
+    if url.startswith("sqlite") and (url in ("sqlite://", "sqlite:///:memory:") or ":memory:" in url):
+        return options  # one static connection: no pool to size
+    options.update(pool_size=_int("CRM_DB_POOL_SIZE", _int("GUNICORN_THREADS", 4)),
+                   max_overflow=_int("CRM_DB_MAX_OVERFLOW", 4),
+                   pool_recycle=_int("CRM_DB_POOL_RECYCLE", 1800),
+                   pool_timeout=_int("CRM_DB_POOL_TIMEOUT", 10))
+    return options
+
+
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -63,6 +80,8 @@ FAB_ROLES_DEFAULT = {
         ("Account|Contact|Opportunity|Project|Offer|OpportunityEvent|AuditEvent", WRITE + "|can_delete|can_note"),
         ("Board|AccountPage|OpportunityPage|Triage|Dashboard|Metrics|StallReport", ".*"),
         ("Opportunity", "can_reopen"),
+        ("Account", "can_merge"),  # merges duplicate accounts and contacts (app.security.MERGE)
+        ("Duplicates", "can_read|can_write|menu_access"),  # the duplicates page and "keep separate" (issue 15)
         ("TeamMetrics|AllProjects|AllAccounts", "can_read"),
         ("AllOwners", "can_write"),
         ("Accounts|Client accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|Record changes|CRM|Board|Triage|Dashboard|Why deals stall|Reports", "menu_access"),
@@ -78,6 +97,7 @@ FAB_ROLES_DEFAULT = {
         ("Project", READ + "|can_note"),  # the projects they are a member of; notes on them
         ("OpportunityEvent|AuditEvent", READ),
         ("AllAccounts", "can_read"),
+        ("Duplicates", "can_read|can_write|menu_access"),  # sees the duplicates page and keeps pairs separate; no merge
         ("Board|AccountPage|OpportunityPage|Triage|Dashboard|Metrics", ".*"),
         ("Accounts|Client accounts|Contacts|Opportunities|Projects|Offers|Opportunity Events|Record changes|CRM|Board|Triage|Dashboard", "menu_access"),
         (INBOUND_MENUS, "menu_access"),
@@ -106,9 +126,13 @@ class Config:
     def __init__(self) -> None:
         self.SECRET_KEY = _secret_key()
         self.SQLALCHEMY_DATABASE_URI = _database_url()
+        self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)
         # the owner's URL for migrations (run.py, flask db upgrade); unset: DATABASE_URL migrates too
         migration_url = os.environ.get("MIGRATION_DATABASE_URL")
         self.MIGRATION_DATABASE_URL = migration_url.replace("postgres://", "postgresql://", 1) if migration_url else None
+        # a read replica for the dashboard, the stall report and the metrics API; unset: the main database
+        reports_url = os.environ.get("CRM_REPORTS_DATABASE_URL")
+        self.CRM_REPORTS_DATABASE_URL = reports_url.replace("postgres://", "postgresql://", 1) if reports_url else None
         self.HOST = os.environ.get("HOST", "127.0.0.1")
         self.PORT = _int("PORT", 8080)
         self.CRM_ADMIN_USER = os.environ.get("CRM_ADMIN_USER", "admin")
@@ -145,7 +169,6 @@ class BaseSettings:
 
     APP_NAME = "Studio CRM"
     SQLALCHEMY_TRACK_MODIFICATIONS = False
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     AUTH_TYPE = AUTH_DB
     AUTH_ROLE_ADMIN = "Admin"
     AUTH_ROLE_PUBLIC = "Public"

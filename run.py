@@ -66,12 +66,28 @@ def ensure_demo_users(appbuilder) -> list[tuple[str, str, str]]:
     return created
 
 
+def gunicorn_command(host: str, port: int, workers: int | None = None, threads: int | None = None,
+                     access_log: str | None = "-") -> list[str]:
+    """gunicorn serving the app factory: WEB_CONCURRENCY worker processes (default 2, one per core
+    of the measured 2-core machine) of GUNICORN_THREADS threads each (default 4); README "Scaling"
+    and "Load test" give the measurements behind the defaults. The SQLAlchemy pool of each process
+    follows GUNICORN_THREADS (config.py, `_engine_options`)."""
+    workers = workers or int(os.environ.get("WEB_CONCURRENCY", "2"))
+    threads = threads or int(os.environ.get("GUNICORN_THREADS", "4"))
+    args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--threads", str(threads), "--graceful-timeout", "10",
+            # idle keep-alive connections wait in the worker's poller, not in a thread; closing them
+            # later than a client's (or the load balancer's) idle pause avoids the race where a
+            # request is sent on a connection the server is closing
+            "--keep-alive", os.environ.get("GUNICORN_KEEPALIVE", "75")]
+    if access_log:
+        args += ["--access-logfile", access_log]
+    return args + ["app:create_app()"]
+
+
 def serve(host: str, port: int) -> None:
     """Replace this process with gunicorn serving the app factory."""
-    workers = os.environ.get("WEB_CONCURRENCY", "2")
-    args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", workers,
-            "--threads", os.environ.get("GUNICORN_THREADS", "4"), "--access-logfile", "-",
-            "app:create_app()"]
+    args = gunicorn_command(host, port)
     print(f"Studio CRM on http://{host}:{port}/")
     sys.stdout.flush()
     os.execv(sys.executable, args)

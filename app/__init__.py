@@ -8,7 +8,7 @@ from flask_appbuilder import AppBuilder
 
 from config import INSTANCE_DIR, make_config
 
-from . import settings
+from . import reporting, settings
 from .extensions import csrf, db, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -20,6 +20,7 @@ def create_app(**overrides) -> Flask:
     app.config.from_mapping(make_config(**overrides))
     settings.configure(app.config)
     db.init_app(app)
+    reporting.init_app(app)  # the reports database (CRM_REPORTS_DATABASE_URL), if any
     csrf.init_app(app)
     app.before_request(_csrf_for_cookie_sessions)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, compare_type=True)
@@ -27,13 +28,15 @@ def create_app(**overrides) -> Flask:
     from . import models  # noqa: F401  (register tables on the shared metadata)
     from .security import CrmSecurityManager
     from . import scope
-    from .services import audit
+    from .services import aggregates, audit, merge
     from . import schemas
     from .web import local_now, request_scope
     from .views import register_views
     from .views.dashboard import CrmIndexView
 
     audit.install()
+    merge.install()  # the similar-name pairs of accounts (duplicates)
+    aggregates.install()  # after the audit listener: it reads the values the rules decided
     scope.install()
     scope.set_request_provider(request_scope)
     schemas.set_clock(local_now)

@@ -314,7 +314,7 @@ class AuditEventSchema(Schema):
     entity_id = fields.UUID()
     account_id = fields.UUID(allow_none=True)
     project_id = fields.UUID(allow_none=True)
-    action = fields.String(metadata={"enum": ["created", "changed", "deleted"]})
+    action = fields.String(metadata={"enum": ["created", "changed", "deleted", "merged"]})
     old_value = fields.Raw(allow_none=True, metadata={"description": "the changed fields before"})
     new_value = fields.Raw(allow_none=True, metadata={"description": "the changed fields after"})
     actor_user_id = fields.Integer(allow_none=True)

@@ -122,11 +122,17 @@ def _parent_visible(parent, join, visible):
     return select(parent.id).where(join, visible).correlate_except(parent).exists()
 
 
+# A merged account or contact is kept (history, its old id answering the survivor) but seen by
+# nobody: every list, search, picker and metric reads only the survivors.
+MERGED_HIDDEN = {Account: Account.merged_into_id.is_(None), Contact: Contact.merged_into_id.is_(None)}
+
+
 @functools.lru_cache(maxsize=256)
 def conditions(scope: Scope) -> dict:
-    """The visibility condition of every scoped model under this scope (empty: everything)."""
+    """The visibility condition of every scoped model under this scope (seeing everything: only
+    the merged records hidden)."""
     if scope.everything:
-        return {}
+        return dict(MERGED_HIDDEN)
     def in_projects(column):
         return true() if scope.all_projects else column.in_(scope.project_ids)
     # children follow their parent row through a correlated EXISTS (an index lookup per row),
@@ -134,8 +140,8 @@ def conditions(scope: Scope) -> dict:
     visible_opp = opportunity_visible(scope)
     visible_thread = thread_visible(scope)
     return {
-        Account: account_visible(Account.id, scope),
-        Contact: account_visible(Contact.account_id, scope),
+        Account: account_visible(Account.id, scope) & MERGED_HIDDEN[Account],
+        Contact: account_visible(Contact.account_id, scope) & MERGED_HIDDEN[Contact],
         Project: in_projects(Project.id),
         ProjectMember: in_projects(ProjectMember.project_id),
         ProjectNote: in_projects(ProjectNote.project_id),

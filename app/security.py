@@ -201,6 +201,7 @@ TEAM_METRICS = ("can_read", "TeamMetrics")  # sees everyone's numbers, not only 
 ALL_PROJECTS = ("can_read", "AllProjects")  # sees every project's data, member or not
 ALL_ACCOUNTS = ("can_read", "AllAccounts")  # sees every account, not only those of their projects
 WRITES_ALL = ("can_write", "AllOwners")  # writes every owner's deals and accounts, not only their own
+MERGE = ("can_merge", "Account")  # merges duplicate accounts and contacts (declared by AccountApi)
 
 
 def may(sm, user, permission: tuple[str, str]) -> bool:
@@ -214,4 +215,4 @@ def actor_for(sm, user):
 
     return Actor(user.id, may_reopen=may(sm, user, REOPEN), sees_everyone=may(sm, user, TEAM_METRICS),
                  all_projects=may(sm, user, ALL_PROJECTS), all_accounts=may(sm, user, ALL_ACCOUNTS),
-                 writes_all=may(sm, user, WRITES_ALL))
+                 writes_all=may(sm, user, WRITES_ALL), may_merge=may(sm, user, MERGE))

@@ -5,7 +5,8 @@
   `CRM_LOGIN_LOCK_MINUTES` (kept in PostgreSQL on `ab_user`: `fail_login_count`, `locked_until`,
   so every worker sees it); meanwhile even the right password is refused. A success resets the
   count. Each address may fail `CRM_LOGIN_ADDRESS_MAX_FAILURES` times per
-  `CRM_LOGIN_ADDRESS_WINDOW_MINUTES` (counted per worker process, in memory). A refusal is a 429
+  `CRM_LOGIN_ADDRESS_WINDOW_MINUTES` (counted in PostgreSQL, `login_failures`: one row per address
+  and minute, so every worker and every app host shares the count). A refusal is a 429
   with `Retry-After`: JSON `{"message"}` on the API, the login page with the message on the form.
 * **Revocation**: a session cookie carries its own id and the time it began. `ab_user.
   sessions_valid_after` (moved by a password change) kills every session and JWT of that user
@@ -23,9 +24,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-import threading
 import time
-from collections import deque
 from datetime import datetime, timedelta, timezone
 
 from flask import Flask, current_app, flash, g, has_request_context, jsonify, request, session
@@ -38,9 +37,12 @@ from flask_jwt_extended.exceptions import JWTExtendedException
 from flask_login import current_user, logout_user, user_logged_in, user_logged_out
 from jwt.exceptions import ExpiredSignatureError, PyJWTError
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.extensions import db
+from app.models.limits import LoginFailure
 from app.models.user import RevokedToken, User
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,7 @@ BAD_REFRESH = _l("refresh_token is not a valid token.")
 
 def install(app: Flask) -> None:
     """Register the login throttle, the revocation hooks and the security headers on `app`."""
-    app.extensions[EXTENSION] = AddressFailures()
+    app.extensions[EXTENSION] = True  # marks an app with these hooks (failures live in login_failures)
     app.before_request(refuse_throttled_login)
     app.after_request(security_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
@@ -94,71 +96,86 @@ def epoch(moment: datetime | None) -> float | None:
 
 # ---- failed logins ----------------------------------------------------------------------------
 
-class AddressFailures:
-    """Failed logins per client address in a sliding window; in memory, so per worker process."""
+def _bucket(moment: datetime) -> datetime:
+    """The minute a failure is counted in."""
+    return moment.replace(second=0, microsecond=0)
 
-    MAX_ADDRESSES = 10_000
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._seen: dict[str, deque[float]] = {}
-
-    def add(self, address: str, window: float) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._seen) >= self.MAX_ADDRESSES:
-                for key in [k for k, q in self._seen.items() if not q or q[-1] <= now - window]:
-                    del self._seen[key]
-            failures = self._seen.setdefault(address, deque())
-            failures.append(now)
-            self._prune(failures, now, window)
-
-    def retry_after(self, address: str, limit: int, window: float) -> int | None:
-        """Seconds until this address may try again, or None when it may now."""
-        now = time.monotonic()
-        with self._lock:
-            failures = self._seen.get(address)
-            if not failures:
-                return None
-            self._prune(failures, now, window)
-            if len(failures) < limit:
-                return None
-            return max(1, math.ceil(failures[-limit] + window - now))
-
-    def clear(self) -> None:
-        with self._lock:
-            self._seen.clear()
-
-    @staticmethod
-    def _prune(failures: deque, now: float, window: float) -> None:
-        while failures and failures[0] <= now - window:
-            failures.popleft()
+def _address_limits() -> tuple[int, float]:
+    config = current_app.config
+    return (config.get("CRM_LOGIN_ADDRESS_MAX_FAILURES", 50),
+            config.get("CRM_LOGIN_ADDRESS_WINDOW_MINUTES", 15) * 60)
 
 
 def reset_login_failures(app: Flask) -> None:
-    """Forget the per-address failures (tests; an admin after a false alarm can restart instead)."""
-    app.extensions[EXTENSION].clear()
+    """Forget every per-address failure (tests; an admin after a false alarm: `DELETE FROM
+    login_failures`)."""
+    with app.app_context():
+        try:
+            db.session.execute(delete(LoginFailure))
+            db.session.commit()
+        except SQLAlchemyError:
+            db.session.rollback()
+            raise
 
 
 def _address() -> str:
-    return request.remote_addr or "unknown"
+    return (request.remote_addr or "unknown")[:64]
+
+
+def address_retry_after(address: str, limit: int, window: float) -> int | None:
+    """Seconds until `address` may try again (its last `limit` failures inside the window), or
+    None when it may now. Read from the database, so every worker and host agrees."""
+    if limit <= 0:
+        return None
+    now = utcnow()
+    rows = db.session.execute(
+        select(LoginFailure.bucket, LoginFailure.failures)
+        .where(LoginFailure.address == address, LoginFailure.bucket > now - timedelta(seconds=window))
+        .order_by(LoginFailure.bucket.desc())).all()
+    seen = 0
+    for bucket, failures in rows:
+        seen += failures
+        if seen >= limit:
+            return max(1, math.ceil(epoch(bucket) + window - now.timestamp()))
+    return None
 
 
 def _address_retry_after() -> int | None:
-    config = current_app.config
-    limit = config.get("CRM_LOGIN_ADDRESS_MAX_FAILURES", 50)
-    if limit <= 0:
+    limit, window = _address_limits()
+    try:
+        return address_retry_after(_address(), limit, window)
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("could not read the failed logins of an address")
         return None
-    window = config.get("CRM_LOGIN_ADDRESS_WINDOW_MINUTES", 15) * 60
-    return current_app.extensions[EXTENSION].retry_after(_address(), limit, window)
+
+
+def add_address_failure(address: str, window: float) -> None:
+    """One more failed login of `address`: an atomic increment of its current minute (concurrent
+    workers lose no count), and the minutes that left the window are pruned (committed here)."""
+    now = utcnow()
+    table = LoginFailure.__table__
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).values(address=address, bucket=_bucket(now), failures=1)
+    statement = statement.on_conflict_do_update(index_elements=[table.c.address, table.c.bucket],
+                                                set_={"failures": table.c.failures + 1})
+    db.session.execute(statement)
+    db.session.execute(delete(LoginFailure).where(LoginFailure.bucket < _bucket(now) - timedelta(seconds=window + 60))
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
 
 
 def count_address_failure() -> None:
     """One more failed login from the request's address."""
     if not _ours():
         return
-    window = current_app.config.get("CRM_LOGIN_ADDRESS_WINDOW_MINUTES", 15) * 60
-    current_app.extensions[EXTENSION].add(_address(), window)
+    _, window = _address_limits()
+    try:
+        add_address_failure(_address(), window)
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("could not count a failed login of an address")
 
 
 def _find_user(sm, username) -> User | None:

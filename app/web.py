@@ -60,14 +60,30 @@ def request_scope():
 
 def request_timezone_name() -> str:
     """The viewer's zone: their own choice, else the studio's (CRM_TIMEZONE)."""
-    user = g.get("user") if has_request_context() else None
+    in_request = has_request_context()
+    user = g.get("user") if in_request else None
     chosen = getattr(user, "timezone", None) if user is not None and getattr(user, "is_authenticated", False) else None
-    return chosen if valid_zone(chosen) else settings.current().timezone
+    studio = settings.current().timezone
+    # asked per card and per time shown: remembered for this request, keyed by what it depends on
+    memo = g.get("crm_zone_name") if in_request else None
+    if memo is not None and memo[0] == (chosen, studio):
+        return memo[1]
+    name = chosen if valid_zone(chosen) else studio
+    if in_request:
+        g.crm_zone_name = ((chosen, studio), name)
+    return name
 
 
 def request_timezone():
     """The viewer's zone as a tzinfo: dates are shown, typed and counted ("today") in it."""
-    return localtime.zone(request_timezone_name(), settings.current().timezone)
+    name, studio = request_timezone_name(), settings.current().timezone
+    memo = g.get("crm_zone") if has_request_context() else None
+    if memo is not None and memo[0] == (name, studio):
+        return memo[1]
+    zone = localtime.zone(name, studio)
+    if has_request_context():
+        g.crm_zone = ((name, studio), zone)
+    return zone
 
 
 def local_now():

@@ -22,6 +22,7 @@ BENCHMARKS = {
     "pages": (["opportunities", "repeats"], "board, accounts and deal pages: p50/p95 ms and SQL statements"),
     "metrics": (["opportunities", "repeats"], "dashboard, stall report and metrics API: p50/p95 ms and SQL statements"),
     "ingest": (["import_messages", "webhook_messages"], "inbound messages/s: Telegram import and Chatwoot webhooks"),
+    "duplicates": (["accounts", "repeats"], "proposed duplicate pairs (query and REST): p50/p95 ms and SQL statements"),
 }
 
 

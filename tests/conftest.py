@@ -17,6 +17,11 @@ PASSWORD = "secret-pass-1"
 ROLES = ("Admin", "Owner", "Sales", "PM")
 CRM_TABLES = ("inbound_thread_events", "inbound_messages", "inbound_threads", "offers",
               "audit_events", "opportunity_events", "opportunities", "project_notes", "project_members", "projects", "contacts", "accounts")
+# The dashboard's maintained aggregates (app/models/reports.py) are emptied with the rows they count.
+CRM_TABLES += tuple(f"report_{n}{s}" for n in ("pipeline", "stage_ages", "next_steps", "closed", "stays")
+                    for s in ("", "_projects"))
+# The board's and the accounts list's maintained aggregates (app/models/aggregates.py), likewise.
+CRM_TABLES += ("agg_board_open", "agg_board_closed", "agg_account_open", "agg_account_pipeline", "agg_account_counts")
 
 os.environ.setdefault("CRM_INSTANCE_DIR", tempfile.mkdtemp(prefix="crm-instance-"))
 # The tests migrate only their own database, as its owner (never a production MIGRATION_DATABASE_URL).

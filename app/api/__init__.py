@@ -5,6 +5,7 @@ def register_apis(appbuilder) -> None:
     from . import openapi
     from .account import AccountApi
     from .contact import ContactApi
+    from .duplicates import AccountDuplicatesApi, ContactDuplicatesApi
     from .event import AuditEventApi, OpportunityEventApi
     from .inbound import InboundThreadApi
     from .metrics import MetricsApi
@@ -13,7 +14,7 @@ def register_apis(appbuilder) -> None:
     from .project import ProjectApi, ProjectMemberApi
 
     for api in (AccountApi, ContactApi, OpportunityApi, OpportunityEventApi, AuditEventApi, ProjectApi, ProjectMemberApi, OfferApi,
-                InboundThreadApi, MetricsApi):
+                InboundThreadApi, MetricsApi, AccountDuplicatesApi, ContactDuplicatesApi):
         appbuilder.add_api(api)
     openapi.install(appbuilder)
     _token_refusals(appbuilder.sm.jwt_manager)

@@ -7,7 +7,14 @@ from app.domain.errors import ConflictError, DomainError
 from app.extensions import db
 from app.models import Account, Contact, Opportunity, Project
 
+from flask_appbuilder.api import expose, safe
+from flask_appbuilder.security.decorators import permission_name, protect
+
+from app.queries.duplicates import record_version, similar_accounts
+from app.services.merge import merge_accounts
+
 from .base import AuditedRecordApi
+from .duplicates import MERGE_DOC, MergedRecords, possible_duplicates
 from app.schemas import OpportunityOutSchema
 
 FIELDS = ["name", "domain", "industry", "segment", "status", "owner_user_id", "icp_fit_score", "icp_fit_reason"]
@@ -29,7 +36,7 @@ def existing_account_id(domain):
     return db.session.scalar(select(Account.id).where(func.lower(Account.domain) == domain))
 
 
-class AccountApi(AuditedRecordApi):
+class AccountApi(MergedRecords, AuditedRecordApi):
     audit_entity, whole_account = "account", True
     resource_name = "accounts"
     datamodel = CrmInterface(Account)
@@ -41,12 +48,39 @@ class AccountApi(AuditedRecordApi):
     search_columns = ["name", "domain", "segment", "status", "owner_user_id"]
     order_columns = ["name", "domain", "status", "last_touch_at", "created_at"]
     validators_columns = {"domain": valid_domain}
+    # can_merge: merges duplicate accounts and contacts (app.security.MERGE; Owner, Admin)
+    base_permissions = AuditedRecordApi.base_permissions + ["can_merge"]
+    method_permission_name = {**AuditedRecordApi.method_permission_name, "merge": "write"}
 
     def domain_error(self, exc: DomainError):
-        """A duplicate domain answers 409 with the id of the account that has it."""
+        """A duplicate domain answers 409 with the id and the page of the account that has it."""
         if isinstance(exc, ConflictError) and "domain" in exc.messages and not exc.existing_id:
             exc.existing_id = self._domain_in_request()
-        return super().domain_error(exc)
+        answer = super().domain_error(exc)
+        if getattr(exc, "existing_id", None) and answer.status_code == 409:
+            body = answer.get_json(silent=True) or {}
+            return self.response(409, **body, existing_url=f"/accounts/{exc.existing_id}")
+        return answer
+
+    def post_headless(self):
+        """Create an account; when similar accounts exist already the 201 lists them as
+        `possible_duplicates` (the account is created all the same: a person decides)."""
+        answer = super().post_headless()
+        body = answer.get_json(silent=True) if answer.status_code == 201 else None
+        if not isinstance(body, dict):
+            return answer
+        result = body.get("result") or {}
+        candidates = similar_accounts(result.get("name"), result.get("domain"), exclude_ids=[body["id"]])
+        return self.response(201, **body, possible_duplicates=possible_duplicates(candidates))
+
+    @expose("/<uuid:pk>/merge", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("merge")
+    def merge(self, pk):
+        return self.merge_answer(merge_accounts, pk)
+
+    merge.__doc__ = MERGE_DOC.format(what="accounts")
 
     def _domain_in_request(self):
         from flask import request
@@ -60,6 +94,7 @@ class AccountApi(AuditedRecordApi):
         account_id = data["id"]
         result = data["result"]
         result["id"] = str(account_id)
+        result["version"] = record_version("account", account_id)
         contacts = db.session.scalars(select(Contact).where(Contact.account_id == account_id).order_by(Contact.name))
         result["contacts"] = [{f: _plain(getattr(c, f)) for f in CONTACT_FIELDS} for c in contacts]
         opps = db.session.scalars(select(Opportunity).where(Opportunity.account_id == account_id)

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 
 from .common import crm
-from . import inbound, opportunities  # noqa: F401  (register their commands on `crm`)
+from . import aggregates, inbound, opportunities  # noqa: F401  (register their commands on `crm`)
 
 __all__ = ["crm"]

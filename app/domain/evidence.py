@@ -5,7 +5,8 @@ from urllib.parse import urlsplit
 
 from .errors import N_, RuleViolation
 
-_KEYS = {"url": {"type", "url"}, "note": {"type", "text"}, "message": {"type", "id"}}
+# "merge" names the audit row of a merge of duplicates: the evidence of the values the merge copied.
+_KEYS = {"url": {"type", "url"}, "note": {"type", "text"}, "message": {"type", "id"}, "merge": {"type", "id"}}
 
 
 def _bad(message: str) -> RuleViolation:
@@ -36,7 +37,7 @@ def _parse_one(item) -> dict:
     ident = item["id"]
     if isinstance(ident, bool) or not isinstance(ident, (str, int)) or not str(ident).strip():
         raise _bad(N_("An evidence message needs the message id."))
-    return {"type": "message", "id": str(ident).strip()}
+    return {"type": kind, "id": str(ident).strip()}
 
 
 def parse_evidence_refs(raw, *, required: bool = True) -> list[dict]:

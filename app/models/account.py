@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from flask_appbuilder import Model
@@ -7,9 +8,11 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, St
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.domain.accounts import normalise_domain
+from app.domain.duplicates import name_key, registrable_domain
 
 from .choices import ACCOUNT_STATUSES, SEGMENTS, check_in
 from .mixins import Timestamps, UUIDPk
+from .types import GUID
 
 
 class Account(UUIDPk, Timestamps, Model):
@@ -34,6 +37,14 @@ class Account(UUIDPk, Timestamps, Model):
     # Latest client touch (audit event, note or inbound message), kept by the session hooks
     # so the accounts list can sort and show it without scanning the timeline.
     last_touch_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Duplicate detection (app.domain.duplicates), kept by the validators below: the name as
+    # compared (no case, quotes or legal forms) and the registrable, non-free domain.
+    name_key: Mapped[str | None] = mapped_column(String(255))
+    domain_key: Mapped[str | None] = mapped_column(String(255))
+    # A merged account is kept (its history, its old id answering the survivor), hidden by the read
+    # scope everywhere; it points at the account it was merged into.
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(GUID(), ForeignKey("accounts.id"))
+    merged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     # Audited by the flush listener (one audit row per create/change/delete; touches are not edits).
     audit_entity = "account"
@@ -51,7 +62,14 @@ class Account(UUIDPk, Timestamps, Model):
 
     @validates("domain")
     def _normalise_domain(self, _key, value):
-        return normalise_domain(value)
+        domain = normalise_domain(value)
+        self.domain_key = registrable_domain(domain)
+        return domain
+
+    @validates("name")
+    def _keep_name_key(self, _key, value):
+        self.name_key = name_key(value) or None if isinstance(value, str) else None
+        return value
 
     def __repr__(self) -> str:
         return self.name or ""
@@ -61,6 +79,12 @@ Index(
     "uq_accounts_domain_lower", func.lower(Account.domain), unique=True,
     postgresql_where=Account.domain.isnot(None), sqlite_where=Account.domain.isnot(None),
 )
+Index("ix_accounts_name_key", Account.name_key)
+Index("ix_accounts_domain_key", Account.domain_key)
+Index("ix_accounts_merged_into", Account.merged_into_id)
+# Similar names (pg_trgm's % operator over the name key): PostgreSQL only.
+Index("ix_accounts_name_key_trgm", Account.name_key, postgresql_using="gin",
+      postgresql_ops={"name_key": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
 # The searches (ILIKE '%…%', app.queries.conditions.contains): trigram indexes on PostgreSQL only.
 Index("ix_accounts_name_trgm", Account.name, postgresql_using="gin",
       postgresql_ops={"name": "gin_trgm_ops"}).ddl_if(dialect="postgresql")

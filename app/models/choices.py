@@ -11,7 +11,7 @@ INBOUND_SOURCES = ("chatwoot", "telegram")
 THREAD_STATUSES = ("unassigned", "assigned", "ignored")
 DIRECTIONS = ("incoming", "outgoing")
 AUDITED_ENTITIES = ("account", "contact", "project", "project_member", "offer")
-AUDIT_ACTIONS = ("created", "changed", "deleted")
+AUDIT_ACTIONS = ("created", "changed", "deleted", "merged")
 
 __all__ = [
     "SEGMENTS", "ACCOUNT_STATUSES", "STAGES", "OPPORTUNITY_STATUSES", "FORECAST_CATEGORIES",

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from flask_appbuilder import Model
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, func
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.domain.accounts import normalise_email, normalise_handle, normalise_phone
+from app.domain.duplicates import email_domain, name_key
 
 from .mixins import Timestamps, UUIDPk
 from .types import GUID, TagList
@@ -28,6 +30,12 @@ class Contact(UUIDPk, Timestamps, Model):
     telegram_handle: Mapped[str | None] = mapped_column(String(64))
     role_tags: Mapped[list[str]] = mapped_column(TagList, nullable=False, default=list)
     influence_score: Mapped[int | None] = mapped_column(Integer)
+    # Duplicate detection (app.domain.duplicates), kept by the validators below: the name as
+    # compared and the registrable, non-free domain of the e-mail.
+    name_key: Mapped[str | None] = mapped_column(String(255))
+    domain_key: Mapped[str | None] = mapped_column(String(255))
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(GUID(), ForeignKey("contacts.id"))
+    merged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     audit_entity = "contact"
     audit_fields = ("account_id", "name", "email", "phone", "telegram_handle", "role_tags", "influence_score")
@@ -39,7 +47,14 @@ class Contact(UUIDPk, Timestamps, Model):
 
     @validates("email")
     def _normalise_email(self, _key, value):
-        return normalise_email(value)
+        email = normalise_email(value)
+        self.domain_key = email_domain(email)
+        return email
+
+    @validates("name")
+    def _keep_name_key(self, _key, value):
+        self.name_key = name_key(value) or None if isinstance(value, str) else None
+        return value
 
     @validates("phone")
     def _normalise_phone(self, _key, value):
@@ -59,3 +74,6 @@ Index(
     postgresql_where=Contact.email.isnot(None), sqlite_where=Contact.email.isnot(None),
 )
 Index("ix_contacts_telegram_handle", func.lower(Contact.telegram_handle))
+Index("ix_contacts_phone", Contact.phone)
+Index("ix_contacts_domain_key", Contact.domain_key)
+Index("ix_contacts_account_name_key", Contact.account_id, Contact.name_key)

@@ -30,6 +30,10 @@ class OpportunityEvent(UUIDPk, Model):
     evidence_refs: Mapped[list] = mapped_column(JSONType, nullable=False, default=list)
     # On stage_changed: when the deal had entered the stage it left (aging of past stages).
     previous_stage_entered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # On stage_changed: the deal's owner and project as the change left them (the dashboard's past
+    # stays are counted per owner and project of their time: app/models/reports.py).
+    owner_user_id: Mapped[int | None] = mapped_column(Integer)
+    project_id: Mapped[uuid.UUID | None] = mapped_column(GUID())
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.now()
     )

@@ -7,18 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import and_, func, literal, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from app.domain.errors import N_, NotFoundError
 from app.queries import timeline as timelines
 from app.queries.inbox import messages_by_id
+from app.queries.duplicates import history_accounts
 from app.queries.conditions import contains, next_step_overdue
-from app import scope
+from app import scope, settings
 from app.domain.health import HealthSignals, health_label, health_score
 from app.extensions import db
 from app.models import (AuditEvent, Account, Contact, InboundMessage, InboundThread, Offer, Opportunity, OpportunityEvent,
                         Project, User)
+from app.models.aggregates import NIL_UUID, AccountCount, AccountOpenTotal, AccountPipeline
 from app.models.types import as_utc, utcnow
 
 LIST_PAGE = 50
@@ -45,7 +47,7 @@ class AccountRow:
     last_touch_at: datetime | None
     active_projects: int
     open_count: int
-    open_sum: Decimal
+    open_sum: dict  # {currency: Decimal}
     overdue: int
 
     def signals(self, now: datetime) -> HealthSignals:
@@ -67,17 +69,17 @@ def _open_deals(account_id_col):
                 scope.visible(Opportunity))
 
 
-def account_rows(f: AccountFilters, page: int = 0, now: datetime | None = None) -> tuple[int, list[AccountRow]]:
-    """One page of accounts with their aggregates (2 statements: the count and the page)."""
-    now = now or utcnow()
-    active_projects = (select(func.count()).where(Project.account_id == Account.id, Project.status == "active",
-                                                  scope.visible(Project))
-                       .correlate(Account).scalar_subquery())
-    open_count = select(func.count()).where(_open_deals(Account.id)).correlate(Account).scalar_subquery()
-    open_sum = (select(func.coalesce(func.sum(Opportunity.amount_estimate), 0)).where(_open_deals(Account.id))
-                .correlate(Account).scalar_subquery())
-    overdue = (select(func.count()).where(_open_deals(Account.id), next_step_overdue(now))
-               .correlate(Account).scalar_subquery())
+def _visible_totals():
+    """SQL: rows of the per-account aggregate (agg_account_open) the viewer sees: every project's
+    under "all projects", else deals outside projects and those of the viewer's projects (the
+    accounts themselves are already limited by the read scope)."""
+    view = scope.current()
+    if view.all_projects:
+        return true()
+    return or_(AccountOpenTotal.project_key == NIL_UUID, AccountOpenTotal.project_key.in_(view.project_ids))
+
+
+def _account_filters(f: AccountFilters) -> list:
     where = []
     if f.status:
         where.append(Account.status == f.status)
@@ -87,15 +89,73 @@ def account_rows(f: AccountFilters, page: int = 0, now: datetime | None = None) 
         where.append(Account.owner_user_id == f.owner_id)
     if f.search:
         where.append(contains(f.search, Account.name, Account.domain))
-    total = db.session.scalar(select(func.count()).select_from(Account).where(*where))
-    order = {"last_touch": (Account.last_touch_at.desc().nulls_last(), Account.name),
-             "open_sum": (open_sum.desc(), Account.name)}.get(f.order, (func.lower(Account.name), Account.id))
+    return where
+
+
+def _total(f: AccountFilters, where: list) -> int:
+    """The number of accounts the list has: from the maintained counts (status × segment × owner)
+    when the viewer sees every account and no text is searched, else counted."""
+    if f.search or not scope.current().all_accounts:
+        return db.session.scalar(select(func.count()).select_from(Account).where(*where))
+    counts = AccountCount.__table__.c
+    clauses = [counts.status == f.status] if f.status else []
+    clauses += [counts.segment == f.segment] if f.segment else []
+    clauses += [counts.owner_key == f.owner_id] if f.owner_id else []
+    return int(db.session.scalar(select(func.coalesce(func.sum(counts.accounts), 0)).where(*clauses)) or 0)
+
+
+def account_rows(f: AccountFilters, page: int = 0, now: datetime | None = None) -> tuple[int, list[AccountRow]]:
+    """One page of accounts with their aggregates, in 3 statements whatever the number of rows:
+    the total (maintained counts), the page (an index scan in the list's order with LIMIT; open
+    deals from the maintained per-account totals, overdue and active projects by index per row)
+    and the page's open pipeline per currency. The "open pipeline" order ranks every account by
+    its total in the default currency (computed from the per-account aggregate, not the deals)."""
+    now = now or utcnow()
+    active_projects = (select(func.count()).where(Project.account_id == Account.id, Project.status == "active",
+                                                  scope.visible(Project))
+                       .correlate(Account).scalar_subquery())
+    visible_totals = _visible_totals()
+    open_count = (select(func.coalesce(func.sum(AccountOpenTotal.deals), 0))
+                  .where(AccountOpenTotal.account_id == Account.id, visible_totals).correlate(Account).scalar_subquery())
+    overdue = (select(func.count()).where(_open_deals(Account.id), next_step_overdue(now))
+               .correlate(Account).scalar_subquery())
+    where = _account_filters(f)
+    total = _total(f, where)
+    joins = []
+    if f.order == "open_sum":
+        currency = settings.current().default_currency
+        if scope.current().all_projects:  # one maintained row per account and currency
+            totals = (select(AccountPipeline.account_id, AccountPipeline.amount)
+                      .where(AccountPipeline.currency == currency).subquery())
+        else:  # only the deals this viewer sees count
+            totals = (select(AccountOpenTotal.account_id, func.sum(AccountOpenTotal.amount).label("amount"))
+                      .where(visible_totals, AccountOpenTotal.currency == currency)
+                      .group_by(AccountOpenTotal.account_id).subquery())
+        joins.append((totals, totals.c.account_id == Account.id))
+        order = (func.coalesce(totals.c.amount, 0).desc(), Account.name)
+    elif f.order == "last_touch":
+        order = (Account.last_touch_at.desc().nulls_last(), Account.name)
+    else:
+        order = (func.lower(Account.name), Account.id)
     query = (select(Account.id, Account.name, Account.domain, Account.segment, Account.status,
                     _owner_name().label("owner_name"), Account.last_touch_at, active_projects, open_count,
-                    open_sum, overdue)
-             .outerjoin(User, User.id == Account.owner_user_id).where(*where).order_by(*order)
-             .offset(page * LIST_PAGE).limit(LIST_PAGE))
-    return total, [AccountRow(*row) for row in db.session.execute(query)]
+                    literal(0).label("open_sum"), overdue)
+             .outerjoin(User, User.id == Account.owner_user_id))
+    for table, on in joins:
+        query = query.outerjoin(table, on)
+    query = query.where(*where).order_by(*order).offset(page * LIST_PAGE).limit(LIST_PAGE)
+    rows = [AccountRow(*row) for row in db.session.execute(query)]
+    sums: dict = {row.id: {} for row in rows}
+    if rows:
+        for account_id, currency, amount in db.session.execute(
+                select(AccountOpenTotal.account_id, AccountOpenTotal.currency, func.sum(AccountOpenTotal.amount))
+                .where(AccountOpenTotal.account_id.in_(list(sums)), visible_totals)
+                .group_by(AccountOpenTotal.account_id, AccountOpenTotal.currency)):
+            if amount:
+                sums[account_id][currency] = Decimal(amount)
+    for row in rows:
+        row.open_sum = sums[row.id]  # {currency: amount}: shown each in its own currency
+    return total, rows
 
 
 def get_account(account_id) -> Account:
@@ -138,7 +198,8 @@ def timeline(account_id, page: int = 0) -> tuple[int, list[dict]]:
                          join=(Opportunity, Opportunity.id == OpportunityEvent.opportunity_id)),
         timelines.source("message", InboundThread.account_id == account_id, InboundMessage.private.is_(False),
                          join=(InboundThread, InboundThread.id == InboundMessage.thread_id)),
-        timelines.source("record", AuditEvent.account_id == account_id),
+        # its own record changes and those of the accounts merged into it (their history lives on here)
+        timelines.source("record", AuditEvent.account_id.in_(history_accounts(account_id))),
     ], page, TIMELINE_PAGE)
 
 

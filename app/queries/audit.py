@@ -14,7 +14,9 @@ def record_events(entity_type: str, entity_id, page: int = 0, size: int = EVENTS
                   whole_account: bool = False) -> tuple[int, list[AuditEvent]]:
     """A record's audit rows, newest first, paged; for an account optionally every row that
     belongs to it (its contacts, projects, members and offers too)."""
-    where = [AuditEvent.account_id == entity_id] if whole_account else \
+    from app.queries.duplicates import history_accounts  # an account's trail includes those merged into it
+
+    where = [AuditEvent.account_id.in_(history_accounts(entity_id))] if whole_account else \
         [AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id]
     total = db.session.scalar(select(func.count()).select_from(AuditEvent).where(*where))
     rows = db.session.scalars(select(AuditEvent).where(*where).options(joinedload(AuditEvent.actor))

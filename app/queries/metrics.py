@@ -1,26 +1,35 @@
 """The owner's numbers: pipeline, forecast, aging, win rate, next-step SLA and stalled deals.
 
-Each figure is one SQL aggregate over the whole table (the statement count does not grow with
-the data). Percentiles use PostgreSQL's percentile_cont; on SQLite (the zero-setup default) the
-same figures are computed from the rows of that one query.
+The figures read the maintained aggregates (app/models/reports.py, kept by
+app/services/report_aggregates.py in the same transaction as every change): a few thousand rows
+whatever the number of deals, a constant number of statements. Their days are UTC calendar days;
+what a viewer's period cuts out of a day at its edges (their midnight is not UTC's), the rotting
+boundary and today's overdue next steps are read exactly from the deals through partial indexes.
+Days in a stage (now and past stays) are whole days. A viewer who sees only some accounts gets
+the same rows recomputed from their visible deals (the aggregates' own SQL, under the read scope).
+Every read goes through the reports database (app/reporting.py: a replica when configured).
 """
 from __future__ import annotations
 
 import math
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
-from sqlalchemy import DateTime, case, func, literal, or_, select
+from sqlalchemy import DateTime, and_, case, func, literal, or_, select, union_all
 
-from app.extensions import db
+from app import reporting, scope
 from app.models import Account, Opportunity, OpportunityEvent, User
+from app.models.reports import (NO_DAY, NO_OWNER, ReportClosed, ReportClosedProject, ReportNextStep,
+                                ReportNextStepProject, ReportPipeline, ReportPipelineProject, ReportStageAge,
+                                ReportStageAgeProject, ReportStay, ReportStayProject)
 from app.domain.localtime import as_utc, period_bounds
 from app.models.types import utcnow
+from app.services import report_aggregates as sources
 
 from app.domain.next_step import days_overdue, is_overdue
-from .conditions import in_project, next_step_overdue
+from .conditions import NO_PROJECT, in_project, next_step_overdue
 from app.settings import current as settings, stage_table
 
 SECONDS_PER_DAY = 86400.0
@@ -48,9 +57,14 @@ def default_filters(owner_ids: list[int] | None = None, days: int = 90) -> Metri
     return MetricFilters(start=today - timedelta(days=days - 1), end=today, owner_ids=owner_ids or [])
 
 
-def _chosen(f: MetricFilters, column=Opportunity.owner_user_id) -> list:
+def session():
+    """Where reports read: the reports database when one is configured, else the main one."""
+    return reporting.session()
+
+
+def _chosen(f: MetricFilters, column=Opportunity.owner_user_id, project_column=Opportunity.project_id) -> list:
     """The owners and the project the figures are asked for."""
-    return ([column.in_(f.owner_ids)] if f.owner_ids else []) + in_project(f.project)
+    return ([column.in_(f.owner_ids)] if f.owner_ids else []) + in_project(f.project, project_column)
 
 
 def _open(f: MetricFilters) -> list:
@@ -58,7 +72,7 @@ def _open(f: MetricFilters) -> list:
 
 
 def _is_postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
+    return session().get_bind().dialect.name == "postgresql"
 
 
 def _days(later, earlier):
@@ -82,6 +96,22 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+def histogram_percentile(counts: dict[int, int], q: float) -> float | None:
+    """`percentile` of the values a histogram {value: how many} stands for, without expanding it."""
+    total = sum(counts.values())
+    if total <= 0:
+        return None
+    position = (total - 1) * q
+    low, high = math.floor(position), math.ceil(position)
+    values, seen, at = {}, 0, sorted((v, n) for v, n in counts.items() if n > 0)
+    for value, n in at:
+        for rank in (low, high):
+            if seen <= rank < seen + n:
+                values.setdefault(rank, value)
+        seen += n
+    return values[low] + (values[high] - values[low]) * (position - low)
+
+
 def rotting_days() -> dict[str, int]:
     return dict(settings().rotting_days)
 
@@ -90,37 +120,122 @@ def no_touch_days() -> int:
     return settings().no_touch_days
 
 
+def _names() -> dict:
+    return dict(session().execute(select(User.id, func.trim(User.first_name + literal(" ") + User.last_name))).all())
+
+
+def _owner_id(key: int):
+    return None if key == NO_OWNER else key
+
+
+# --- reading the aggregates ------------------------------------------------------------------
+
+# figure: (table over all deals, table per project, its SQL source, the columns its owner and
+# project filters apply to in that source, its value columns)
+FIGURES = {
+    "pipeline": (ReportPipeline, ReportPipelineProject, sources.pipeline_source, Opportunity,
+                 ("deals", "amount", "weighted")),
+    "ages": (ReportStageAge, ReportStageAgeProject, sources.age_source, Opportunity, ("deals",)),
+    "next_steps": (ReportNextStep, ReportNextStepProject, sources.next_step_source, Opportunity, ("deals",)),
+    "closed": (ReportClosed, ReportClosedProject, sources.closed_source, Opportunity, ("won", "lost")),
+    "stays": (ReportStay, ReportStayProject, sources.stay_source, OpportunityEvent, ("stays",)),
+}
+
+
+def _project_id(f: MetricFilters):
+    try:
+        return f.project if isinstance(f.project, uuid.UUID) else uuid.UUID(str(f.project))
+    except ValueError:
+        return None
+
+
+def recomputed_parts(f: MetricFilters, figure: str) -> list[tuple]:
+    """The figure's rows recomputed from the deals (or stage changes) the viewer sees: the
+    aggregate's own SQL under the read scope, with the filters."""
+    _, _, source, entity, _ = FIGURES[figure]
+    return [(source(False).where(*_chosen(f, entity.owner_user_id, entity.project_id)).subquery(), [])]
+
+
+def _parts(f: MetricFilters, figure: str) -> list[tuple]:
+    """The (table or subquery, conditions) whose rows make the figure for this viewer and filter."""
+    everything, per_project, _, _, _ = FIGURES[figure]
+    view = scope.current()
+    if not view.all_accounts:  # only some accounts' deals: no aggregate has the account
+        return recomputed_parts(f, figure)
+    every, projects = everything.__table__, per_project.__table__
+    if f.project == NO_PROJECT:
+        parts = [(every, [every.c.in_project.is_(False)])]
+    elif f.project is not None:
+        project = _project_id(f)
+        parts = [(projects, [projects.c.project_id == project])] if project and view.sees_project(project) else []
+    elif view.all_projects:
+        parts = [(every, [])]
+    else:  # the deals outside projects and those of the viewer's projects
+        parts = [(every, [every.c.in_project.is_(False)])]
+        if view.project_ids:
+            parts.append((projects, [projects.c.project_id.in_(view.project_ids)]))
+    if f.owner_ids:
+        parts = [(t, [*conditions, t.c.owner_user_id.in_(f.owner_ids)]) for t, conditions in parts]
+    return parts
+
+
+def figure_rows(f: MetricFilters, figure: str, group: tuple[str, ...], where=lambda t: []) -> list:
+    """The figure's value columns summed by `group` for this viewer and filter: one statement."""
+    values = FIGURES[figure][4]
+    selects = [select(*(t.c[g] for g in group), *(t.c[v] for v in values)).where(*conditions, *where(t))
+               for t, conditions in _parts(f, figure)]
+    if not selects:
+        return []
+    rows = (union_all(*selects) if len(selects) > 1 else selects[0]).subquery()
+    return session().execute(select(*(rows.c[g] for g in group), *(func.sum(rows.c[v]).label(v) for v in values))
+                             .group_by(*(rows.c[g] for g in group))).all()
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+
+
+def whole_utc_days(start_at: datetime, end_at: datetime) -> tuple[date, date, list[tuple[datetime, datetime]]]:
+    """The UTC days wholly inside [start_at, end_at) as [first, stop), and the partial ranges left at
+    the edges (read from the rows themselves)."""
+    start_at, end_at = _utc(start_at), _utc(end_at)
+    first = start_at.date() if start_at == _midnight(start_at.date()) else start_at.date() + timedelta(days=1)
+    stop = end_at.date()
+    if first >= stop:
+        return first, first, [(start_at, end_at)] if start_at < end_at else []
+    edges = [(start_at, _midnight(first)), (_midnight(stop), end_at)]
+    return first, stop, [(a, b) for a, b in edges if a < b]
+
+
 # --- pipeline and forecast ------------------------------------------------------------------
 
 def pipeline_and_forecast(f: MetricFilters) -> tuple[list[dict], list[dict]]:
-    """One aggregate over the open deals gives both: per stage count, amount and weighted amount
+    """Both from one read of the pipeline aggregate: per stage count, amount and weighted amount
     (amount × probability), and per month of close_date_target the amount of each forecast
     category (pipeline / best_case / commit) with the weighted sum."""
-    month = func.to_char(Opportunity.close_date_target, "YYYY-MM") if _is_postgres() \
-        else func.strftime("%Y-%m", Opportunity.close_date_target)
-    amount = func.coalesce(Opportunity.amount_estimate, 0)
-    rows = db.session.execute(
-        select(Opportunity.stage, month, Opportunity.forecast_category, func.count(), func.sum(amount),
-               func.sum(amount * func.coalesce(Opportunity.probability, 0)))
-        .where(*_open(f)).group_by(Opportunity.stage, month, Opportunity.forecast_category)).all()
+    rows = figure_rows(f, "pipeline", ("stage", "close_month", "forecast_category"))
     stages = {s: {"stage": s, "count": 0, "amount": _money(0), "weighted": _money(0)} for s in stage_table().open_stages()}
     months: dict[str, dict] = {}
     for stage, m, category, count, total, weighted in rows:
         entry = stages.setdefault(stage, {"stage": stage, "count": 0, "amount": _money(0), "weighted": _money(0)})
-        entry["count"] += count
+        entry["count"] += int(count)
         entry["amount"] += _money(total)
         entry["weighted"] += Decimal(weighted or 0)
-        if m is None:
+        if not m:
             continue
         month_entry = months.setdefault(m, {"month": m, "pipeline": _money(0), "best_case": _money(0),
                                             "commit": _money(0), "count": 0, "weighted": Decimal(0)})
         if category in ("pipeline", "best_case", "commit"):
             month_entry[category] += _money(total)
-        month_entry["count"] += count
+        month_entry["count"] += int(count)
         month_entry["weighted"] += Decimal(weighted or 0)
     for entry in list(stages.values()) + list(months.values()):
         entry["weighted"] = _money(entry["weighted"])
-    return list(stages.values()), [months[m] for m in sorted(months)]
+    return list(stages.values()), [months[m] for m in sorted(months) if months[m]["count"]]
 
 
 def pipeline(f: MetricFilters) -> list[dict]:
@@ -136,55 +251,93 @@ def forecast(f: MetricFilters) -> list[dict]:
 # --- aging ----------------------------------------------------------------------------------
 
 def aging(f: MetricFilters) -> list[dict]:
-    """Per open stage: days in the current stage (median, p90), deals past the stage's rotting
-    threshold, and how long deals stayed in that stage before moving on (from the history)."""
+    """Per open stage: whole days in the current stage (median, p90), deals past the stage's
+    rotting threshold (exact), and the whole days deals stayed in that stage before moving on
+    within the period (from the history)."""
     thresholds = rotting_days()
-    current = _days(literal(f.now.astimezone(timezone.utc)), Opportunity.stage_entered_at)  # SQLite drops offsets
+    now = _utc(f.now)
+    today = now.date()
     stages = stage_table().open_stages()
-    threshold = case(*[(Opportunity.stage == s, d) for s, d in thresholds.items()], else_=None)
-    now_rows = _stage_percentiles(select(Opportunity.stage, current.label("days"), threshold.label("threshold"))
-                                  .where(*_open(f)))
-    past_rows = _past_stage_percentiles(f)
-    rotting = {s: row.get("over", 0) for s, row in now_rows.items()}
-    return [{"stage": s, "count": now_rows.get(s, {}).get("count", 0),
-             "median_days": now_rows.get(s, {}).get("median"), "p90_days": now_rows.get(s, {}).get("p90"),
-             "threshold_days": thresholds.get(s), "rotting": rotting.get(s, 0),
-             "moved_on": past_rows.get(s, {}).get("count", 0), "past_median_days": past_rows.get(s, {}).get("median"),
-             "past_p90_days": past_rows.get(s, {}).get("p90")} for s in stages]
+    ages: dict[str, dict[int, int]] = {}
+    for stage, day, n in figure_rows(f, "ages", ("stage", "entered_day")):
+        ages.setdefault(stage, {}).setdefault(max(0, (today - day).days), 0)
+        ages[stage][max(0, (today - day).days)] += int(n)
+    rotting = _rotting(f, ages, thresholds, now)
+    past = _past_stays(f)
+    result = []
+    for s in stages:
+        here, left = ages.get(s, {}), past.get(s, {})
+        result.append({"stage": s, "count": sum(here.values()), "median_days": _round(histogram_percentile(here, .5)),
+                       "p90_days": _round(histogram_percentile(here, .9)), "threshold_days": thresholds.get(s),
+                       "rotting": rotting.get(s, 0), "moved_on": sum(left.values()),
+                       "past_median_days": _round(histogram_percentile(left, .5)),
+                       "past_p90_days": _round(histogram_percentile(left, .9))})
+    return result
 
 
-def _stage_percentiles(query) -> dict[str, dict]:
-    """{stage: {count, median, p90, over}} of `days` in one aggregate (percentile_cont on
-    PostgreSQL); `over` counts rows past their `threshold` column when the query has one."""
-    sub = query.subquery()
-    has_threshold = "threshold" in sub.c
-    if _is_postgres():
-        over = func.count().filter(sub.c.days > sub.c.threshold) if has_threshold else literal(0)
-        rows = db.session.execute(select(sub.c.stage, func.count(), func.percentile_cont(0.5).within_group(sub.c.days),
-                                         func.percentile_cont(0.9).within_group(sub.c.days), over).group_by(sub.c.stage))
-        return {s: {"count": n, "median": _round(m), "p90": _round(p), "over": o} for s, n, m, p, o in rows}
-    values: dict[str, list[float]] = {}
-    over_counts: dict[str, int] = {}
-    columns = [sub.c.stage, sub.c.days] + ([sub.c.threshold] if has_threshold else [])
-    for row in db.session.execute(select(*columns)):
-        values.setdefault(row[0], []).append(float(row[1]))
-        if has_threshold and row[2] is not None and float(row[1]) > row[2]:
-            over_counts[row[0]] = over_counts.get(row[0], 0) + 1
-    return {s: {"count": len(v), "median": _round(percentile(v, 0.5)), "p90": _round(percentile(v, 0.9)),
-                "over": over_counts.get(s, 0)} for s, v in values.items()}
+def _rotting(f: MetricFilters, ages: dict[str, dict[int, int]], thresholds: dict[str, int], now: datetime) -> dict:
+    """Deals in their stage for longer than its threshold: the whole UTC days before the cut from
+    the histogram, the day the cut falls in from the deals (one statement for every stage)."""
+    today = now.date()
+    result, boundary = {}, []
+    for stage, limit in thresholds.items():
+        cut = now - timedelta(days=limit)
+        days_before = (today - cut.date()).days  # entered on a day before the cut's day: rotting
+        result[stage] = sum(n for days, n in ages.get(stage, {}).items() if days > days_before)
+        boundary.append(and_(Opportunity.stage == stage, Opportunity.stage_entered_at >= _midnight(cut.date()),
+                             Opportunity.stage_entered_at < cut))
+    if boundary:
+        for stage, n in session().execute(select(Opportunity.stage, func.count()).where(*_open(f), or_(*boundary))
+                                          .group_by(Opportunity.stage)):
+            result[stage] = result.get(stage, 0) + n
+    return result
 
 
-def _past_stage_percentiles(f: MetricFilters) -> dict[str, dict]:
-    """Time spent in a stage by deals that left it within the period: each stage_changed event
-    carries when the deal had entered the stage it left."""
-    old_stage = OpportunityEvent.old_value["stage"].as_string()
-    query = (select(old_stage.label("stage"),
-                    _days(OpportunityEvent.created_at, OpportunityEvent.previous_stage_entered_at).label("days"))
-             .where(OpportunityEvent.event_type == "stage_changed", OpportunityEvent.created_at >= f.start_at,
-                    OpportunityEvent.created_at < f.end_at, OpportunityEvent.previous_stage_entered_at.isnot(None))
-             .join(Opportunity, Opportunity.id == OpportunityEvent.opportunity_id)
-             .where(Opportunity.proposed.is_(False), *_chosen(f)))
-    return _stage_percentiles(query)
+def _past_stays(f: MetricFilters) -> dict[str, dict[int, int]]:
+    """{stage: {whole days: stays}} of the deals that left a stage within the period: whole UTC
+    days from the aggregate, the period's partial days from the audit rows themselves."""
+    first, stop, edges = whole_utc_days(f.start_at, f.end_at)
+    result: dict[str, dict[int, int]] = {}
+
+    def add(stage, days, n):
+        result.setdefault(stage, {}).setdefault(days, 0)
+        result[stage][days] += int(n)
+
+    for stage, days, n in figure_rows(f, "stays", ("stage", "days"),
+                                      where=lambda t: [t.c.left_day >= first, t.c.left_day < stop]):
+        add(stage, days, n)
+    e = OpportunityEvent
+    stage = sources.stay_stage_sql()
+    days = sources.whole_days_sql(e.created_at, e.previous_stage_entered_at)
+    # Seeing every account, the scope is the project part only, applied like the aggregate's rows
+    # are: on the project the stage change recorded (_event_scope), not through each deal.
+    options = {scope.UNSCOPED: True} if scope.current().all_accounts else {}
+    for since, until in _two(edges):  # one range a statement: an index-only scan each
+        for stage_left, stay, n in session().execute(
+                select(stage, days, func.count())
+                .where(e.event_type == "stage_changed", e.previous_stage_entered_at.isnot(None), stage.isnot(None),
+                       e.created_at >= since, e.created_at < until, *_event_scope(f))
+                .group_by(stage, days).execution_options(**options)):
+            add(stage_left, int(stay), n)
+    return result
+
+
+def _two(edges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """The period's two edges, an empty range standing for a missing one (the statement count of a
+    page stays the same whatever the viewer's zone and period)."""
+    empty = (_midnight(date(2000, 1, 1)), _midnight(date(2000, 1, 1)))
+    return (list(edges) + [empty, empty])[:2]
+
+
+def _event_scope(f: MetricFilters) -> list:
+    """The filters and the project part of the read scope on a stage change's own owner and
+    project (those the aggregate is keyed by)."""
+    e = OpportunityEvent
+    conditions = _chosen(f, e.owner_user_id, e.project_id)
+    view = scope.current()
+    if view.all_accounts and not view.all_projects:
+        conditions.append(scope.project_visible(e.project_id, view))
+    return conditions
 
 
 def _round(value) -> float | None:
@@ -194,21 +347,38 @@ def _round(value) -> float | None:
 # --- win rate -------------------------------------------------------------------------------
 
 def win_rate(f: MetricFilters) -> dict:
-    """won / (won + lost) of deals closed in the period: overall, by owner and by source."""
-    closed = [Opportunity.status.in_(["won", "lost"]), Opportunity.proposed.is_(False),
-              Opportunity.closed_at >= f.start_at, Opportunity.closed_at < f.end_at, *_chosen(f)]
-    won = func.sum(case((Opportunity.status == "won", 1), else_=0))
-    lost = func.sum(case((Opportunity.status == "lost", 1), else_=0))
+    """won / (won + lost) of deals closed in the period: overall, by owner and by source (whole
+    UTC days from the aggregate, the period's partial days from the deals)."""
+    first, stop, edges = whole_utc_days(f.start_at, f.end_at)
+    tally: dict[tuple, list[int]] = {}
+    for owner, source, won, lost in figure_rows(f, "closed", ("owner_user_id", "source"),
+                                                where=lambda t: [t.c.closed_day >= first, t.c.closed_day < stop]):
+        counts = tally.setdefault((_owner_id(owner), source or None), [0, 0])
+        counts[0] += int(won or 0)
+        counts[1] += int(lost or 0)
+    for since, until in _two(edges):
+        for owner, source, status, n in session().execute(
+                select(Opportunity.owner_user_id, Opportunity.source, Opportunity.status, func.count())
+                .where(Opportunity.status.in_(["won", "lost"]), Opportunity.proposed.is_(False), *_chosen(f),
+                       Opportunity.closed_at >= since, Opportunity.closed_at < until)
+                .group_by(Opportunity.owner_user_id, Opportunity.source, Opportunity.status)):
+            counts = tally.setdefault((owner, source or None), [0, 0])
+            counts[0 if status == "won" else 1] += n
+    names = _names()
 
-    def grouped(key):
-        query = select(key, won, lost).where(*closed).group_by(key) if key is not None else select(won, lost).where(*closed)
-        return db.session.execute(query).all()
+    def by(index):
+        grouped: dict = {}
+        for key, (won, lost) in tally.items():
+            counts = grouped.setdefault(key[index], [0, 0])
+            counts[0] += won
+            counts[1] += lost
+        return sorted(grouped.items(), key=lambda kv: (kv[0] is None, str(kv[0])))
 
-    (overall,) = grouped(None)
-    names = dict(db.session.execute(select(User.id, func.trim(User.first_name + literal(" ") + User.last_name))).all())
-    return {"overall": _rate(*overall),
-            "by_owner": [{"owner_user_id": o, "owner": names.get(o), **_rate(w, l)} for o, w, l in grouped(Opportunity.owner_user_id)],
-            "by_source": [{"source": s, **_rate(w, l)} for s, w, l in grouped(Opportunity.source)]}
+    won = sum(c[0] for c in tally.values())
+    lost = sum(c[1] for c in tally.values())
+    return {"overall": _rate(won, lost),
+            "by_owner": [{"owner_user_id": o, "owner": names.get(o), **_rate(w, l)} for o, (w, l) in by(0) if w + l],
+            "by_source": [{"source": s, **_rate(w, l)} for s, (w, l) in by(1) if w + l]}
 
 
 def _rate(won, lost) -> dict:
@@ -219,23 +389,37 @@ def _rate(won, lost) -> dict:
 # --- next-step SLA --------------------------------------------------------------------------
 
 def sla(f: MetricFilters, limit: int = 200) -> dict:
-    """Overdue next steps by owner and the list of them; open deals with no next step."""
-    overdue = [*_open(f), next_step_overdue(f.now)]
-    missing = [*_open(f), Opportunity.next_step_due_at.is_(None)]
-    names = dict(db.session.execute(select(User.id, func.trim(User.first_name + literal(" ") + User.last_name))).all())
-    by_owner = [{"owner_user_id": o, "owner": names.get(o), "overdue": n} for o, n in db.session.execute(
-        select(Opportunity.owner_user_id, func.count()).where(*overdue).group_by(Opportunity.owner_user_id)
-        .order_by(func.count().desc()))]
+    """Overdue next steps by owner (days before today from the aggregate, today's from the deals)
+    and the first of them; open deals with no next step (count and the longest waiting)."""
+    now = _utc(f.now)
+    today = now.date()
+    overdue: dict = {}
+    missing = 0
+    for owner, due_day, n in figure_rows(f, "next_steps", ("owner_user_id", "due_day"),
+                                         where=lambda t: [t.c.due_day < today]):
+        if due_day == NO_DAY:
+            missing += int(n)
+        else:
+            overdue[_owner_id(owner)] = overdue.get(_owner_id(owner), 0) + int(n)
+    for owner, n in session().execute(
+            select(Opportunity.owner_user_id, func.count())
+            .where(*_open(f), Opportunity.next_step_due_at >= _midnight(today), next_step_overdue(now))
+            .group_by(Opportunity.owner_user_id)):
+        overdue[owner] = overdue.get(owner, 0) + n
+    names = _names()
+    by_owner = sorted(({"owner_user_id": o, "owner": names.get(o), "overdue": n} for o, n in overdue.items() if n),
+                      key=lambda r: (-r["overdue"], str(r["owner_user_id"])))
     columns = (Opportunity.id, Opportunity.name, Opportunity.stage, Opportunity.owner_user_id, Opportunity.next_step_text,
                Opportunity.next_step_due_at, Account.name.label("account"))
-    overdue_list = db.session.execute(select(*columns).join(Account, Account.id == Opportunity.account_id).where(*overdue)
-                                      .order_by(Opportunity.next_step_due_at).limit(limit)).all()
-    missing_count = db.session.scalar(select(func.count()).select_from(Opportunity).where(*missing))
-    missing_list = db.session.execute(select(*columns).join(Account, Account.id == Opportunity.account_id).where(*missing)
-                                      .order_by(Opportunity.stage_entered_at).limit(limit)).all()
+    overdue_list = session().execute(select(*columns).join(Account, Account.id == Opportunity.account_id)
+                                     .where(*_open(f), next_step_overdue(now))
+                                     .order_by(Opportunity.next_step_due_at).limit(limit)).all()
+    missing_list = session().execute(select(*columns).join(Account, Account.id == Opportunity.account_id)
+                                     .where(*_open(f), Opportunity.next_step_due_at.is_(None))
+                                     .order_by(Opportunity.stage_entered_at).limit(limit)).all()
     return {"overdue_total": sum(r["overdue"] for r in by_owner), "by_owner": by_owner,
             "overdue": [_deal(r, names, f.now) for r in overdue_list],
-            "no_next_step_total": missing_count, "no_next_step": [_deal(r, names, f.now) for r in missing_list]}
+            "no_next_step_total": missing, "no_next_step": [_deal(r, names, f.now) for r in missing_list]}
 
 
 def _deal(row, names, now) -> dict:
@@ -319,7 +503,7 @@ def stalled_rows(f: MetricFilters, sort: str = DEFAULT_STALL_SORT, direction: st
     sort, direction = stall_order(sort, direction)
     statement = _stall_statement(f, sort, direction).limit(limit)
     read = _stall_reader(f.now, rotting_days(), no_touch_days())
-    for row in db.session.execute(statement, execution_options={"yield_per": chunk}):
+    for row in session().execute(statement, execution_options={"yield_per": chunk}):
         yield read(row)
 
 

@@ -127,6 +127,8 @@ def _audit(session: Session, opp: Opportunity, old: dict | None, request: Change
             evidence_refs=list(refs),
             created_at=request.now(),
             previous_stage_entered_at=old.get("stage_entered_at") if old and event_type == "stage_changed" else None,
+            owner_user_id=decision.values.get("owner_user_id") if event_type == "stage_changed" else None,
+            project_id=decision.values.get("project_id") if event_type == "stage_changed" else None,
         )
         session.add(audit_row)
         session.info.setdefault(WRITTEN_EVENTS, []).append(audit_row)

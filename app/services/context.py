@@ -26,6 +26,7 @@ class Actor:
     all_projects: bool = False
     all_accounts: bool = False
     writes_all: bool = False  # writes every owner's deals and accounts (Owner, Admin)
+    may_merge: bool = False  # merges duplicate accounts and contacts (Owner, Admin)
 
     @property
     def is_system(self) -> bool:

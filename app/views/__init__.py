@@ -59,6 +59,9 @@ def register_views(appbuilder) -> None:
     crm = dict(category="CRM", category_label=_l("Data"), category_icon="fa-database")
     # the daily accounts page is "Accounts" in the main bar; this is its table of every field
     appbuilder.add_view(AccountView, "Accounts", label=_l("Accounts table"), icon="fa-table", **crm)
+    from .duplicates import DuplicatesView
+
+    appbuilder.add_view(DuplicatesView, "Duplicates", label=_l("Duplicates"), icon="fa-clone", **crm)
     appbuilder.add_view(ContactView, "Contacts", label=_l("Contacts"), icon="fa-address-book", **crm)
     appbuilder.add_view(OpportunityView, "Opportunities", label=_l("Opportunities"), icon="fa-handshake-o", **crm)
     appbuilder.add_view(ProjectView, "Projects", label=_l("Projects"), icon="fa-folder-open", **crm)

@@ -13,7 +13,6 @@ from flask_babel import format_date, format_percent, get_locale, gettext, lazy_g
 
 from app.domain.ranges import date_error
 
-from app.extensions import db
 from app.models import User
 from app.queries import metrics
 from app.queries.projects import project_choices
@@ -66,7 +65,7 @@ class DashboardView(BaseView):
         f, owner, errors = metric_filters()
         labels = plain_labels()
         pipe, forecast = metrics.pipeline_and_forecast(f)
-        users = db.session.query(User.id, User.first_name, User.last_name).order_by(User.first_name).all() \
+        users = metrics.session().query(User.id, User.first_name, User.last_name).order_by(User.first_name).all() \
             if sees_everyone() else []
         return self.render_template(
             "dashboard/index.html", f=f, owner=owner, errors=errors, users=users, labels=labels,
@@ -197,7 +196,7 @@ class StallReportView(BaseView):
         rows = metrics.stalled(f, limit=REPORT_LIMIT + 1, sort=sort, direction=direction)
         truncated = len(rows) > REPORT_LIMIT
         rows = rows[:REPORT_LIMIT]
-        users = db.session.query(User.id, User.first_name, User.last_name).order_by(User.first_name).all()
+        users = metrics.session().query(User.id, User.first_name, User.last_name).order_by(User.first_name).all()
         return self.render_template("stall/index.html", rows=rows, total=len(rows), truncated=truncated,
                                     limit=REPORT_LIMIT, f=f, owner=owner, errors=errors, columns=STALL_COLUMNS,
                                     sort=sort, direction=direction, sort_links=sort_links(sort, direction),

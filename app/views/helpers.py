@@ -126,13 +126,57 @@ def money(value, currency: str | None = None) -> str:
     "1 250 000 ₽", kopecks only when there are any."""
     if value is None:
         return "—"
+    if isinstance(value, dict):  # sums per currency (board columns, accounts): each in its own, never added
+        default = stage_settings().default_currency
+        parts = [money(v, c) for c, v in sorted(value.items(), key=lambda cv: (cv[0] != default, cv[0])) if v or len(value) == 1]
+        return " + ".join(parts) or money(0, currency)
     value = Decimal(value)
     locale = get_locale()
+    whole = value == value.to_integral_value()
+    currency = currency or stage_settings().default_currency
+    if locale is not None:
+        formatter = _currency_formatter(locale, currency, whole)
+        if formatter is not None:
+            return formatter.apply(value, locale, currency=None, currency_digits=False)
+    return format_currency(value, currency, format=_currency_pattern(locale, whole), currency_digits=False)
+
+
+def _currency_pattern(locale, whole: bool) -> str:
     pattern = locale.currency_formats["standard"].pattern if locale is not None else "¤#,##0.00"
-    if value == value.to_integral_value():
+    if whole:
         pattern = pattern.replace("0.00", "0")
-    pattern = pattern.replace("¤#", "¤\u00a0#")  # "RUB 1,250,000", not "RUB1,250,000"
-    return format_currency(value, currency or stage_settings().default_currency, format=pattern, currency_digits=False)
+    return pattern.replace("¤#", "¤\u00a0#")  # "RUB 1,250,000", not "RUB1,250,000"
+
+
+# (locale, currency, whole amount) -> Babel's parsed pattern with the currency's sign already in
+# its prefix and suffix (what format_currency would put there on every call: parsing the pattern
+# and finding the sign and the plural name cost more than formatting the number). Keys and values
+# are the same for every user; None: the pattern names the currency otherwise (format_currency).
+_CURRENCY_FORMATTERS: dict[tuple[str, str, bool], object] = {}
+
+
+def _currency_formatter(locale, currency: str, whole: bool):
+    key = (str(locale), currency, whole)
+    try:
+        return _CURRENCY_FORMATTERS[key]
+    except KeyError:
+        pass
+    import copy
+
+    from babel.numbers import get_currency_symbol, parse_pattern
+
+    pattern = copy.copy(parse_pattern(_currency_pattern(locale, whole)))
+    if any("¤¤" in part for part in (*pattern.prefix, *pattern.suffix)):
+        formatter = None
+    else:
+        sign = get_currency_symbol(currency, locale)
+        pattern.prefix = tuple(part.replace("¤", sign) for part in pattern.prefix)
+        pattern.suffix = tuple(part.replace("¤", sign) for part in pattern.suffix)
+        formatter = pattern
+    if len(_CURRENCY_FORMATTERS) > 1000:  # currencies are typed text: keep the memo bounded
+        _CURRENCY_FORMATTERS.clear()
+    _CURRENCY_FORMATTERS[key] = formatter
+    return formatter
 
 
 def number(value, digits: int = 1) -> str:
@@ -142,6 +186,22 @@ def number(value, digits: int = 1) -> str:
 
 def when(value, fmt: str = "short") -> str:
     return format_datetime(value, fmt) if value else "—"
+
+
+def when_formatter(fmt: str = "short"):
+    """`when` for the many times of one page (board cards): the format, language and zone are
+    looked up once (what flask_babel.format_datetime looks up on every call)."""
+    from babel import dates
+    from flask_babel import _get_format, get_timezone
+
+    pattern, locale, zone = _get_format("datetime", fmt), get_locale(), get_timezone()
+    return lambda value: dates.format_datetime(value, pattern, locale=locale, tzinfo=zone) if value else "—"
+
+
+def local_input_formatter():
+    """`local_input` for the many times of one page: the viewer's zone looked up once."""
+    zone = request_timezone()
+    return lambda value: to_local(value, zone).strftime("%Y-%m-%dT%H:%M") if value else ""
 
 
 def local_input(value) -> str:
@@ -162,7 +222,8 @@ PERCENT_FIELDS = {"probability": 1, "discount_percent": 100}  # field -> what 10
 CHOICE_FIELDS = ("stage", "status", "forecast_category", "segment", "source", "direction", "event_type", "role",
                  "role_tags")
 USER_FIELDS = ("owner_user_id", "pm_user_id", "user_id", "created_by_user_id", "author_user_id")
-RECORD_FIELDS = {"account_id": "Account", "project_id": "Project", "opportunity_id": "Opportunity"}
+RECORD_FIELDS = {"account_id": "Account", "project_id": "Project", "opportunity_id": "Opportunity",
+                 "contact_id": "Contact"}
 
 
 class Money:
@@ -305,7 +366,14 @@ def plain_labels() -> dict[str, str]:
     """The choice labels translated once for this request (templates render many of them)."""
     from app.views.labels import CHOICE_LABELS
 
-    return {key: str(value) for key, value in CHOICE_LABELS.items()}
+    # the same for every user of a language: translated once per language (a copy per request)
+    key = (str(get_locale()), len(CHOICE_LABELS))
+    if key not in _PLAIN_LABELS:
+        _PLAIN_LABELS[key] = {code: str(value) for code, value in CHOICE_LABELS.items()}
+    return dict(_PLAIN_LABELS[key])
+
+
+_PLAIN_LABELS: dict[tuple[str, int], dict[str, str]] = {}
 
 
 def move_options(stages: list[str], labels: dict[str, str]) -> dict[str, Markup]:

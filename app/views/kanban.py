@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
-from flask_babel import gettext
+from flask_babel import get_translations, gettext
+from markupsafe import Markup
 
 from app.domain.errors import DomainError
 from app.extensions import db
@@ -16,8 +17,8 @@ from app.settings import stage_table
 from app.services.opportunities import accept_proposal
 from app.web import change_request, local_now, owner_ids
 
-from .helpers import (back_to, can, arg_int, arg_project, parse_amount, arg_uuid, sees_everyone, money, move_options, plain_labels, stage_requirements,
-                      template_helpers)
+from .helpers import (back_to, can, arg_int, arg_project, parse_amount, arg_uuid, sees_everyone, local_input_formatter, may_change, may_reopen,
+                      money, move_options, plain_labels, stage_requirements, template_helpers, when_formatter)
 
 
 def board_filters() -> tuple[board.BoardFilters, str]:
@@ -37,6 +38,50 @@ def board_filters() -> tuple[board.BoardFilters, str]:
 def summary_json(summaries: dict) -> dict:
     return {stage: {"count": s["count"], "amount": money(s["amount"]), "weighted": money(s["weighted"])}
             for stage, s in summaries.items()}
+
+
+class CardView:
+    """What one card shows, computed once in Python (a template calling helpers per card costs
+    more than the card's query): its state, whether it may be moved, link, amount, due time,
+    the due time as the move dialog's input value and the days in stage as text."""
+
+    __slots__ = ("card", "id", "state", "movable", "href", "amount", "due", "due_input", "days")
+
+    def __init__(self, card, **values):
+        self.card = card
+        for name, value in values.items():
+            setattr(self, name, value)
+
+
+def card_views(cards, now, open_stages) -> list[tuple[board.Card, CardView]]:
+    """Each card with what it shows (the same as the template's own helpers would give: the
+    viewer's zone, language and permissions of this request, asked once per page)."""
+    can_reopen = may_reopen()
+    # the card's link: url_for once (script root / prefix included), then the id appended
+    placeholder = "00000000-0000-0000-0000-000000000000"
+    show = url_for("OpportunityPageView.show", pk=placeholder)
+    prefix, suffix = show.split(placeholder, 1)
+    movers: dict = {}  # owner id -> may the viewer change their deals
+    days_text: dict = {}  # days -> "%(days)s d in stage", as `_()` in a template renders it
+    days_message = get_translations().ugettext("%(days)s d in stage")
+    when, local_input = when_formatter(), local_input_formatter()
+    views = []
+    for card in cards:
+        state = card.due_state(now) if card.stage in open_stages else "closed"
+        movable = False
+        if not card.proposed and (card.stage in open_stages or can_reopen):
+            if card.owner_user_id not in movers:
+                movers[card.owner_user_id] = may_change(card.owner_user_id)
+            movable = movers[card.owner_user_id]
+        days = card.days_in_stage(now)
+        if days not in days_text:
+            days_text[days] = Markup(days_message) % {"days": days}
+        card_id = str(card.id)
+        views.append((card, CardView(card, id=card_id, state=state, movable=movable, href=f"{prefix}{card_id}{suffix}",
+                                     amount=money(card.amount, card.currency),
+                                     due=when(card.next_step_due_at) if state not in ("closed", "none") else "",
+                                     due_input=local_input(card.next_step_due_at), days=days_text[days])))
+    return views
 
 
 class BoardView(BaseView):
@@ -59,7 +104,7 @@ class BoardView(BaseView):
         _, project = arg_project()
         return self.render_template(
             "board/board.html", stages=table.names(), semantics={s: table.get(s).semantic for s in table.names()},
-            summaries=board.summaries(filters), cards=board.first_cards(filters),
+            summaries=board.summaries(filters), cards=board.first_cards(filters), card_views=card_views,
             proposed=board.proposed_cards(filters), owner=owner, users=users, account=account,
             projects=project_choices(), project=project,
             filters=filters, requirements=stage_requirements(), labels=labels, page_size=board.PAGE,
@@ -75,7 +120,7 @@ class BoardView(BaseView):
         filters, _ = board_filters()
         cards = board.more_cards(filters, stage, arg_int("offset", board.PAGE))
         labels = plain_labels()
-        return self.render_template("board/_cards.html", cards=cards, stage=stage, now=local_now(),
+        return self.render_template("board/_cards.html", cards=cards, stage=stage, now=local_now(), card_views=card_views,
                                     open_stages=stage_table().open_stages(), labels=labels,
                                     move_options=move_options(stage_table().names(), labels), **template_helpers())
 

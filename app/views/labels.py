@@ -42,6 +42,7 @@ CHOICE_LABELS = {
     "entity_account": _l("Account"), "entity_contact": _l("Contact"), "entity_project": _l("Project"),
     "entity_project_member": _l("Project member"), "entity_offer": _l("Offer"),
     "action_created": _l("created"), "action_changed": _l("changed"), "action_deleted": _l("deleted"),
+    "action_merged": _l("merged"),
     "unassigned": _l("Unassigned"), "assigned": _l("Assigned"), "ignored": _l("Ignored"),
     "incoming": _l("Incoming"), "outgoing": _l("Outgoing"), "chatwoot": "Chatwoot", "telegram": "Telegram",
     # deal sources (free text: these are the ones the app and the demo write)
@@ -74,3 +75,22 @@ FAB_STRINGS = (
 def choices(values) -> list[tuple[str, object]]:
     """(value, translated label) pairs for a select."""
     return [(v, CHOICE_LABELS.get(v, v)) for v in values]
+
+
+# Why two accounts (or two contacts) look like one: the detection's reason codes in words
+# (app.domain.duplicates.REASONS and CONTACT_REASONS).
+ACCOUNT_REASON_LABELS = {
+    "domain": _l("Same domain"), "name": _l("Same name"), "similar_name": _l("Similar name"),
+    "contact_email": _l("Shared contact e-mail"), "contact_phone": _l("Shared contact phone"),
+}
+CONTACT_REASON_LABELS = {
+    "email": _l("Same e-mail"), "phone": _l("Same phone"), "telegram": _l("Same Telegram"),
+    "name": _l("Same contact name"),
+}
+
+
+def reason_label(code: str, kind: str = "account") -> str:
+    """A reason code of a duplicate pair in words (an unknown code stays readable, never raw)."""
+    labels = CONTACT_REASON_LABELS if kind == "contact" else ACCOUNT_REASON_LABELS
+    label = labels.get(code)
+    return str(label) if label is not None else code.replace("_", " ").capitalize()

@@ -26,6 +26,17 @@ from .history import evidence_messages, group_events, group_timeline
 from .helpers import remember_names, arg_int, parse_amount, stage_requirements, template_helpers
 
 
+def remember_merged_names(account_id) -> None:
+    """The accounts merged into this one by name in its history (the read scope hides them)."""
+    from flask import g
+
+    from app.queries.merge_preview import merged_account_names
+
+    names = g.setdefault("crm_names", {})
+    for key, name in merged_account_names(account_id).items():
+        names[("Account", key)] = names[("Account", str(key))] = name
+
+
 def flash_errors(exc: DomainError) -> None:
     """A refusal as messages naming their fields in words ("E-mail: …", not "email: …")."""
     for field, messages in exc.messages.items():
@@ -65,20 +76,28 @@ class AccountPageView(BaseView):
         """One account: contacts, projects, deals and the timeline."""
         return self._page(pk)
 
-    def _page(self, pk, typed: dict | None = None):
+    def _page(self, pk, typed: dict | None = None, warning: dict | None = None):
         """The account page; after a refused quick action, with what was typed still in its form
-        (and that form open), answered 422 so nothing suggests it was saved."""
+        (and that form open), answered 422 so nothing suggests it was saved (200 when the form only
+        waits for "add anyway" after a duplicate warning). A merged account's page is its survivor's."""
         try:
             data = pages.account_page(pk, arg_int("timeline_page"))
         except DomainError:
-            abort(404)
+            from app.queries.duplicates import survivor_of
+
+            survivor = survivor_of(pk)
+            if survivor is None or survivor == pk:
+                abort(404)
+            flash(gettext("This account was merged into the one shown here."), "info")
+            return redirect(url_for("AccountPageView.show", pk=survivor))
         data["timeline"] = group_timeline(data["timeline"])
         remember_names(data.pop("user_names"))
+        remember_merged_names(pk)
         return self.render_template("pages/account.html", labels=CHOICE_LABELS,
                                     evidence_messages=evidence_messages(e["item"] for e in data["timeline"]),
                                     now=local_now(),
-                                    next_step_state=next_step_state, typed=typed or {}, **data,
-                                    **template_helpers()), 422 if typed else 200
+                                    next_step_state=next_step_state, typed=typed or {}, dup=warning, **data,
+                                    **template_helpers()), 200 if warning else 422 if typed else 200
 
     @expose("/<uuid:pk>/contacts", methods=["POST"])
     @has_access
@@ -88,6 +107,9 @@ class AccountPageView(BaseView):
         tags = [t.strip() for t in form.get("role_tags", "").split(",") if t.strip()]
         try:
             pages.get_account(pk)
+            warning = self._similar_contacts(pk, form)
+            if warning:
+                return self._page(pk, {"action": "contact", **request.form.to_dict()}, warning)
             add_contact(change_request({"account_id": pk, "name": form.get("name", ""), "email": form.get("email"),
                                         "phone": form.get("phone") or None, "role_tags": tags}))
             flash(gettext("Contact added."), "success")
@@ -95,6 +117,21 @@ class AccountPageView(BaseView):
             flash_errors(exc)
             return self._page(pk, {"action": "contact", **request.form.to_dict()})
         return redirect(url_for("AccountPageView.show", pk=pk))
+
+    @staticmethod
+    def _similar_contacts(pk, form) -> dict | None:
+        """Contacts of this account the typed one would duplicate (unless "Add anyway" was pressed)."""
+        if form.get("create_anyway") or not form.get("name", "").strip():
+            return None
+        from app.queries.duplicates import similar_contacts
+        from .duplicates import candidate_rows
+
+        found = similar_contacts(pk, name=form.get("name", "").strip(), email=form.get("email") or None,
+                                 phone=form.get("phone") or None)
+        if not found:
+            return None
+        return {"title": gettext("This account has a similar contact already:"),
+                "candidates": candidate_rows(found, "contact"), "form_id": None, "button": gettext("Add anyway")}
 
     @expose("/<uuid:pk>/opportunities", methods=["POST"])
     @has_access

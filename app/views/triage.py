@@ -10,7 +10,8 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
-from app.domain.errors import DomainError
+from app.domain.accounts import normalise_domain
+from app.domain.errors import ConflictError, DomainError
 from app.extensions import db
 from app.models import Account, InboundThread, Opportunity
 from app.models.choices import INBOUND_SOURCES, THREAD_STATUSES
@@ -117,12 +118,62 @@ class TriageView(BaseView):
         """Run one triage action (assign, create_account, propose, ignore, undo)."""
         if action not in ACTIONS:
             abort(404)
+        if action == "create_account" and not request.form.get("create_anyway"):
+            check = self._similar_accounts(pk, request.form)
+            if check is not None:
+                return check
         try:
             outcome = ACTIONS[action](pk, request.form)
             if outcome in (False, None):
                 flash(gettext("Nothing to do: that was done already."), "info")
             else:
                 flash(done_message(action, pk), "success")
+        except ConflictError as exc:
+            flash_errors(exc)
+            existing = db.session.get(Account, exc.existing_id) if getattr(exc, "existing_id", None) else None
+            if existing is not None:
+                flash(Markup(escape(gettext("The existing account:"))) + " " + Markup(
+                    '<a href="{}" class="alert-link">{}</a>').format(url_for("AccountPageView.show", pk=existing.id),
+                                                                      existing.name), "danger")
         except DomainError as exc:
             flash_errors(exc)
-        return redirect(back_to(url_for("TriageView.index")))
+        return redirect(self._next())
+
+    @staticmethod
+    def _next() -> str:
+        """Back to the queue the action came from (the duplicate check page passes it on)."""
+        target = request.form.get("next") or ""
+        if target.startswith("/triage/") and "//" not in target and "\\" not in target:
+            return target
+        return back_to(url_for("TriageView.index"))
+
+    def _similar_accounts(self, pk, form):
+        """Before "create account": the accounts the sender may already be (similar name, domain,
+        a contact's e-mail or phone, and the ones the queue suggested). With any, a page that
+        lists them with "attach to this one" and "create anyway" instead of a silent second account."""
+        from .duplicates import candidate_rows, similar_account_candidates
+
+        thread = db.session.get(InboundThread, pk)
+        if thread is None or thread.account_id is not None:
+            return None  # the action itself answers (no such thread; done already)
+        values = {name: (form.get(name) or "").strip() for name in SENDER_FIELDS}
+        found = similar_account_candidates(values["account_name"], values["domain"], emails=[values["email"]],
+                                           phones=[values["phone"]])
+        rows = candidate_rows(found)
+        suggested = inbox.suggested_accounts([thread], {thread.id: {"domain": normalise_domain(values["domain"]),
+                                                                    "company": values["account_name"]}})
+        known = {row["id"] for row in rows}
+        for account in suggested.get(thread.id, []):
+            if str(account.id) not in known:
+                rows.append({"id": str(account.id), "name": account.name, "detail": account.domain or "",
+                             "url": url_for("AccountPageView.show", pk=account.id),
+                             "reasons": gettext("Suggested for this conversation")})
+        if not rows:
+            return None
+        domain = normalise_domain(values["domain"])
+        taken = any(c.account.domain and domain and c.account.domain.lower() == domain.lower() for c in found)
+        return self.render_template("triage/create_account_check.html", thread=thread, candidates=rows,
+                                    values=values, taken=taken, fields=SENDER_FIELDS,
+                                    projects={str(k): v for k, v in project_queries.projects_by_account(
+                                        [uuid.UUID(r["id"]) for r in rows]).items()},
+                                    back=back_to(url_for("TriageView.index")))

@@ -1,6 +1,6 @@
 """The aging figures on a handful of deals whose days are known by hand. Marked smoke: on SQLite
-(CRM_TEST_DB=sqlite) the medians and p90s come from app.queries.metrics.percentile, on PostgreSQL
-from percentile_cont, and both must give the numbers below."""
+(CRM_TEST_DB=sqlite) and on PostgreSQL the medians and p90s come from the maintained histograms
+(app.queries.metrics.histogram_percentile, whole days), and both must give the numbers below."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -15,8 +15,9 @@ NOTE = [{"type": "note", "text": "client confirmed"}]
 
 # Deals still in qualified: (days in lead before the move, days in qualified since).
 QUALIFIED = [(1, 2), (3, 5), (4, 9), (6, 16), (10, 30)]
-# Deals still in lead: days since creation.
-LEADS = [1.5, 20.5]
+# Deals still in lead: days since creation (whole days: the dashboard counts days in a stage to the
+# day, from its maintained histogram of the days deals entered their stage).
+LEADS = [1, 20]
 # One deal won: 2 days in lead, then 3 days in qualified, won 4 days ago.
 WON = (2, 3, 4)
 
@@ -75,9 +76,9 @@ def test_aging_agrees_with_a_hand_computation(app, seeded):
     # past the 14-day threshold: 16 and 30.
     assert (qualified["count"], qualified["median_days"], qualified["p90_days"]) == (5, 9.0, 24.4)
     assert (qualified["threshold_days"], qualified["rotting"]) == (14, 2)
-    # Days in lead now: 1.5, 20.5 (the 60-day-old proposal does not count) -> median 11.0;
-    # p90: 1.5 + 0.9 * 19 = 18.6; past 14 days: one.
-    assert (lead["count"], lead["median_days"], lead["p90_days"], lead["rotting"]) == (2, 11.0, 18.6, 1)
+    # Days in lead now: 1, 20 (the 60-day-old proposal does not count) -> median 10.5;
+    # p90: 1 + 0.9 * 19 = 18.1; past 14 days: one.
+    assert (lead["count"], lead["median_days"], lead["p90_days"], lead["rotting"]) == (2, 10.5, 18.1, 1)
     # Time spent in lead before moving on: 1, 3, 4, 6, 10 and the won deal's 2 -> sorted
     # 1, 2, 3, 4, 6, 10: median (3 + 4) / 2 = 3.5; p90 at rank 4.5: 6 + 0.5 * (10 - 6) = 8.0.
     assert (lead["moved_on"], lead["past_median_days"], lead["past_p90_days"]) == (6, 3.5, 8.0)
@@ -94,5 +95,5 @@ def test_the_api_shows_the_same_aging(app, seeded, client, api):
     got = {row["stage"]: row for row in body["result"]}
     # The API measures up to its own clock (a second or so after NOW): the rounded days agree.
     assert (got["qualified"]["median_days"], got["qualified"]["p90_days"], got["qualified"]["rotting"]) == (9.0, 24.4, 2)
-    assert (got["lead"]["median_days"], got["lead"]["p90_days"]) == (11.0, 18.6)
+    assert (got["lead"]["median_days"], got["lead"]["p90_days"]) == (10.5, 18.1)
     assert (got["lead"]["past_median_days"], got["lead"]["past_p90_days"]) == (3.5, 8.0)
