@@ -26,7 +26,7 @@ from app.models.reports import (NO_DAY, NO_OWNER, ReportClosed, ReportClosedProj
                                 ReportStageAgeProject, ReportStay, ReportStayProject)
 from app.domain.localtime import as_utc, period_bounds
 from app.models.types import utcnow
-from app.services import report_aggregates as sources
+from . import report_sources as sources
 
 from app.domain.next_step import days_overdue, is_overdue
 from .conditions import NO_PROJECT, in_project, next_step_overdue

@@ -47,10 +47,9 @@ class CardView:
 
     __slots__ = ("card", "id", "state", "movable", "href", "amount", "due", "due_input", "days")
 
-    def __init__(self, card, **values):
-        self.card = card
-        for name, value in values.items():
-            setattr(self, name, value)
+    def __init__(self, card, id, state, movable, href, amount, due, due_input, days):  # noqa: A002
+        self.card, self.id, self.state, self.movable, self.href = card, id, state, movable, href
+        self.amount, self.due, self.due_input, self.days = amount, due, due_input, days
 
 
 def card_views(cards, now, open_stages) -> list[tuple[board.Card, CardView]]:
@@ -64,7 +63,9 @@ def card_views(cards, now, open_stages) -> list[tuple[board.Card, CardView]]:
     movers: dict = {}  # owner id -> may the viewer change their deals
     days_text: dict = {}  # days -> "%(days)s d in stage", as `_()` in a template renders it
     days_message = get_translations().ugettext("%(days)s d in stage")
-    when, local_input = when_formatter(), local_input_formatter()
+    format_when, local_input = when_formatter(), local_input_formatter()
+    times: dict = {}  # due time -> as shown (deals often share a due time)
+    inputs: dict = {}  # due time -> as the move dialog's input value
     views = []
     for card in cards:
         state = card.due_state(now) if card.stage in open_stages else "closed"
@@ -76,11 +77,17 @@ def card_views(cards, now, open_stages) -> list[tuple[board.Card, CardView]]:
         days = card.days_in_stage(now)
         if days not in days_text:
             days_text[days] = Markup(days_message) % {"days": days}
+        due = ""
+        if state not in ("closed", "none"):
+            if card.next_step_due_at not in times:
+                times[card.next_step_due_at] = format_when(card.next_step_due_at)
+            due = times[card.next_step_due_at]
+        if card.next_step_due_at not in inputs:
+            inputs[card.next_step_due_at] = local_input(card.next_step_due_at)
         card_id = str(card.id)
         views.append((card, CardView(card, id=card_id, state=state, movable=movable, href=f"{prefix}{card_id}{suffix}",
                                      amount=money(card.amount, card.currency),
-                                     due=when(card.next_step_due_at) if state not in ("closed", "none") else "",
-                                     due_input=local_input(card.next_step_due_at), days=days_text[days])))
+                                     due=due, due_input=inputs[card.next_step_due_at], days=days_text[days])))
     return views
 
 
