@@ -128,8 +128,8 @@ class AccountPageView(BaseView):
 
         found = similar_contacts(pk, name=form.get("name", "").strip(), email=form.get("email") or None,
                                  phone=form.get("phone") or None)
-        if not found:
-            return None
+        if not found or any("email" in c.reasons for c in found):
+            return None  # the same e-mail is refused by the save itself, with the field named (422)
         return {"title": gettext("This account has a similar contact already:"),
                 "candidates": candidate_rows(found, "contact"), "form_id": None, "button": gettext("Add anyway")}
 

@@ -225,15 +225,18 @@ def test_the_edit_form_warns_only_when_the_name_or_domain_changes(app, client, a
 def test_the_contact_quick_action_warns_and_add_anyway_adds(app, client, as_role, users, dup_db):
     (account,) = seed(app, users, ("Точка роста", "tochka-rosta.ru"))
     with app.app_context(), change_context(actor_id=users["Sales"]):
-        db.session.add(Contact(account_id=account, name="Ирина Смирнова", email="irina@tochka-rosta.ru"))
+        db.session.add(Contact(account_id=account, name="Ирина Смирнова", email="irina@tochka-rosta.ru",
+                               phone="+7 900 111-22-33"))
         db.session.commit()
     as_role("Sales")
-    typed = {"name": "Irina Smirnova", "email": "IRINA@tochka-rosta.ru", "phone": "", "role_tags": ""}
+    typed = {"name": "Irina Smirnova", "email": "irina.s@tochka-rosta.ru", "phone": "8 (900) 111-22-33", "role_tags": ""}
     warned = client.post(f"/accounts/{account}/contacts", data=typed)
     page = warned.get_data(as_text=True)
     assert warned.status_code == 200 and "This account has a similar contact already" in page
-    assert "Same e-mail" in page and "Add anyway" in page and count(app, Contact) == 1
-    typed["email"] = "irina.s@tochka-rosta.ru"
+    assert "Same phone" in page and "Add anyway" in page and count(app, Contact) == 1
+    # the same e-mail is not a warning but a refusal of the save: e-mails are unique
+    taken = client.post(f"/accounts/{account}/contacts", data={**typed, "email": "IRINA@tochka-rosta.ru"})
+    assert taken.status_code == 422 and count(app, Contact) == 1
     added = client.post(f"/accounts/{account}/contacts", data={**typed, "name": "Ирина Смирнова", "create_anyway": "1"})
     assert added.status_code == 302 and count(app, Contact) == 2
 
