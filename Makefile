@@ -28,9 +28,9 @@ chromium:
 	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: install Debian's chromium package (browser tests will be skipped)"; fi; }
 
-# The whole suite on PostgreSQL, then the smoke subset on SQLite (the zero-setup default).
+# The whole suite on PostgreSQL (two worker processes, each with its own database and browser server), then the smoke subset on SQLite (the zero-setup default).
 test: $(VENV)/.installed-test chromium
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 	CRM_TEST_DB=sqlite $(BIN)/python -m pytest -m smoke -q $(PYTEST_ARGS)
 
 # Only the smoke subset against SQLite.
