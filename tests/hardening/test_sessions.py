@@ -1,5 +1,5 @@
 """Logins, sessions and tokens (issue 16): failed logins lock the user (in the database) and the
-address (per process); logout and a password change kill the old cookie, JWT and refresh token;
+address (in the database too, shared by every app instance); logout and a password change kill the old cookie, JWT and refresh token;
 only a request really authenticated by a JWT skips the CSRF check."""
 from __future__ import annotations
 
