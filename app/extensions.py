@@ -29,3 +29,9 @@ def _sqlite_unicode_lower(dbapi_connection, _record) -> None:
     indexes keep working (their stored values are lower-cased in Python on the way in anyway)."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         dbapi_connection.create_function("lower", 1, unicode_lower, deterministic=True)
+
+
+def on_postgres(session=None) -> bool:
+    """Whether the session's database (the app's by default) is PostgreSQL rather than SQLite:
+    the one place a query picks a dialect's SQL."""
+    return (session or db.session).get_bind().dialect.name == "postgresql"

@@ -8,53 +8,20 @@ the stall CSV's time to its first byte and to its first rows.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bench import pages
 from bench.generate import ADMIN_URL, create_database, drop_database, generate
 
 
 def measure(client, url: str, engine, repeats: int, with_floor: bool = True) -> tuple[float, float, int, float]:
     """p50/p95 ms of `repeats` requests (a streamed answer counts until its last byte), the SQL
     statements of one, and the floor: those statements replayed alone on a raw connection."""
-    statements = []
-    listener = lambda conn, cursor, statement, parameters, *rest: statements.append((statement, parameters))  # noqa: E731
-    client.get(url).get_data()  # warm caches, compile templates
-    times = []
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        for _ in range(repeats):
-            statements.clear()
-            started = time.perf_counter()
-            response = client.get(url)
-            response.get_data()
-            times.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, (url, response.status_code)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return (*_p50_p95(times), len(statements), floor(engine, list(statements)) if with_floor else 0.0)
-
-
-def floor(engine, statements, repeats: int = 5) -> float:
-    """Median ms of the statements replayed alone (no ORM, no templates, no Python)."""
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        times = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            for statement, parameters in statements:
-                cursor.execute(statement, parameters)
-                if cursor.description:
-                    cursor.fetchall()
-            times.append((time.perf_counter() - started) * 1000)
-        raw.rollback()
-        return statistics.median(times)
-    finally:
-        raw.close()
+    times, count, statements = pages.measure(client, url, engine, repeats)
+    return (*pages.p50_p95(times), count, pages.floor(engine, statements, repeats=5) if with_floor else 0.0)
 
 
 def first_bytes(client, url: str, repeats: int) -> tuple[float, float, float, float]:
@@ -69,12 +36,7 @@ def first_bytes(client, url: str, repeats: int) -> tuple[float, float, float, fl
         next(chunks, None)
         rows.append((time.perf_counter() - started) * 1000)
         response.close()
-    return (*_p50_p95(header), *_p50_p95(rows))
-
-
-def _p50_p95(times: list[float]) -> tuple[float, float]:
-    times = sorted(times)
-    return statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]
+    return (*pages.p50_p95(header), *pages.p50_p95(rows))
 
 
 def run(url: str, repeats: int, full_csv: bool = False) -> None:

@@ -227,7 +227,31 @@ class DuplicatesApi(TranslatedRefusals, BaseApi):
             raise RuleViolation({"reason": [N_("Not a reason of a duplicate.")]})
         return reason
 
-    def keep_separate_answer(self):
+    @expose("/duplicates/keep-separate", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("keep_separate")
+    def keep_separate(self):
+        """Keep two proposed records separate: the pair is not proposed again until undone.
+        ---
+        post:
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/KeepSeparateSchema'}
+          responses:
+            201:
+              description: the decision (its id undoes it)
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/DecisionResultSchema'}
+            400: {$ref: '#/components/responses/400'}
+            401: {$ref: '#/components/responses/401'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            422: {$ref: '#/components/responses/422'}
+        """
         try:
             data = KeepSeparateSchema().load(self.json_body())
         except ValidationError as err:
@@ -237,7 +261,22 @@ class DuplicatesApi(TranslatedRefusals, BaseApi):
             return error
         return self.response(201, id=str(decision.id), result=decision_json(decision))
 
-    def undo_answer(self, pk):
+    @expose("/duplicates/keep-separate/<uuid:pk>", methods=["DELETE"])
+    @protect()
+    @safe
+    @permission_name("undo")
+    def undo(self, pk):
+        """Undo a "keep separate" decision: the pair is proposed again if it still looks alike.
+        ---
+        delete:
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: string, format: uuid}, description: the decision's id}
+          responses:
+            200: {description: undone}
+            401: {$ref: '#/components/responses/401'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+        """
         _, error = self.write(service.undo_keep_separate, change_request(), pk)
         return error or self.response(200, message="OK")
 
@@ -278,51 +317,6 @@ class AccountDuplicatesApi(DuplicatesApi):
         pairs, total = queries.account_pairs(reason=reason, owner_id=owner, page=page, page_size=size)
         return self.response(200, count=total, page=page, page_size=size, result=pairs_json(self.kind, pairs))
 
-    @expose("/duplicates/keep-separate", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("keep_separate")
-    def keep_separate(self):
-        """Keep two proposed accounts separate: the pair is not proposed again until undone.
-        ---
-        post:
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema: {$ref: '#/components/schemas/KeepSeparateSchema'}
-          responses:
-            201:
-              description: the decision (its id undoes it)
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/DecisionResultSchema'}
-            400: {$ref: '#/components/responses/400'}
-            401: {$ref: '#/components/responses/401'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        return self.keep_separate_answer()
-
-    @expose("/duplicates/keep-separate/<uuid:pk>", methods=["DELETE"])
-    @protect()
-    @safe
-    @permission_name("undo")
-    def undo(self, pk):
-        """Undo a "keep separate" decision: the pair is proposed again if it still looks alike.
-        ---
-        delete:
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: string, format: uuid}, description: the decision's id}
-          responses:
-            200: {description: undone}
-            401: {$ref: '#/components/responses/401'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
-        """
-        return self.undo_answer(pk)
-
 
 class ContactDuplicatesApi(DuplicatesApi):
     resource_name = "contacts"
@@ -359,51 +353,6 @@ class ContactDuplicatesApi(DuplicatesApi):
             return self.bad_request(exc)
         pairs, total = queries.contact_pairs(account_id=account, reason=reason, page=page, page_size=size)
         return self.response(200, count=total, page=page, page_size=size, result=pairs_json(self.kind, pairs))
-
-    @expose("/duplicates/keep-separate", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("keep_separate")
-    def keep_separate(self):
-        """Keep two proposed contacts separate: the pair is not proposed again until undone.
-        ---
-        post:
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema: {$ref: '#/components/schemas/KeepSeparateSchema'}
-          responses:
-            201:
-              description: the decision (its id undoes it)
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/DecisionResultSchema'}
-            400: {$ref: '#/components/responses/400'}
-            401: {$ref: '#/components/responses/401'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
-            422: {$ref: '#/components/responses/422'}
-        """
-        return self.keep_separate_answer()
-
-    @expose("/duplicates/keep-separate/<uuid:pk>", methods=["DELETE"])
-    @protect()
-    @safe
-    @permission_name("undo")
-    def undo(self, pk):
-        """Undo a "keep separate" decision on two contacts.
-        ---
-        delete:
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: string, format: uuid}, description: the decision's id}
-          responses:
-            200: {description: undone}
-            401: {$ref: '#/components/responses/401'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
-        """
-        return self.undo_answer(pk)
 
 
 def _owner(value):

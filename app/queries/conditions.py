@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import any_, func, or_, select
 
-from app.extensions import db
+from app.extensions import on_postgres
 from app.models import Account, Opportunity
 
 
@@ -42,7 +42,7 @@ def in_ids(column, ids):
     """SQL: `column` IN (the ids the select `ids` returns). PostgreSQL gets it as
     column = ANY(ARRAY(ids)): the ids are read first, so an index on `column` serves the condition
     even OR-ed with another indexed one (a bitmap OR) instead of a subplan tested on every row."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgres():
         return column == any_(func.array(ids.scalar_subquery()))
     return column.in_(ids)
 

@@ -20,7 +20,7 @@ from app import scope
 from app.domain.accounts import normalise_email, normalise_handle, normalise_phone
 from app.domain.duplicates import (CONTACT_REASONS, REASONS, SIMILARITY_THRESHOLD, email_domain, first_word,
                                    name_key, ordered, registrable_domain, score)
-from app.extensions import db
+from app.extensions import db, on_postgres
 from app.models import Account, AuditEvent, Contact, DuplicateDecision, SimilarName
 from app.models.types import as_utc
 
@@ -57,10 +57,6 @@ class ContactCandidate:
     contact: Contact
     reasons: list[str]
     score: float
-
-
-def _postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
 
 
 def _lo(x, y):
@@ -254,7 +250,7 @@ def similar_accounts(name: str | None, domain: str | None = None, emails=(), pho
 
 def _similar_to(key: str, postgres: bool | None = None):
     """SQL: an account's name key is similar to `key` (and not the same)."""
-    if _postgres() if postgres is None else postgres:
+    if on_postgres() if postgres is None else postgres:
         return and_(Account.name_key.op("%")(key), func.similarity(Account.name_key, key) >= SIMILARITY_THRESHOLD,
                     Account.name_key != key)
     word = first_word(key)

@@ -20,6 +20,7 @@ from decimal import Decimal
 from sqlalchemy import DateTime, and_, case, func, literal, or_, select, union_all
 
 from app import reporting, scope
+from app.extensions import on_postgres
 from app.models import Account, Opportunity, OpportunityEvent, User
 from app.models.reports import (NO_DAY, NO_OWNER, ReportClosed, ReportClosedProject, ReportNextStep,
                                 ReportNextStepProject, ReportPipeline, ReportPipelineProject, ReportStageAge,
@@ -71,13 +72,9 @@ def _open(f: MetricFilters) -> list:
     return [Opportunity.status == "open", Opportunity.proposed.is_(False), *_chosen(f)]
 
 
-def _is_postgres() -> bool:
-    return session().get_bind().dialect.name == "postgresql"
-
-
 def _days(later, earlier):
     """Days between two timestamps as a SQL expression (fractional)."""
-    if _is_postgres():
+    if on_postgres(session()):
         return func.extract("epoch", later - earlier) / SECONDS_PER_DAY
     return func.julianday(later) - func.julianday(earlier)
 
@@ -452,7 +449,7 @@ def stall_order(sort: str | None, direction: str | None) -> tuple[str, str]:
 def _latest(*values):
     """SQL: the latest of these times (PostgreSQL's greatest, SQLite's multi-argument max)."""
     kind = DateTime(timezone=True)
-    return func.greatest(*values, type_=kind) if _is_postgres() else func.max(*values, type_=kind)
+    return func.greatest(*values, type_=kind) if on_postgres(session()) else func.max(*values, type_=kind)
 
 
 def deal_touch():

@@ -6,23 +6,19 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Date, case, cast, func, literal, select
 
-from app.extensions import db
+from app.extensions import on_postgres
 from app.models import Opportunity, OpportunityEvent
 from app.models.reports import NO_DAY, NO_OWNER
 
 SECONDS_PER_DAY = 86400
 
 
-def _postgres() -> bool:
-    return db.engine.dialect.name == "postgresql"
-
-
 def utc_day_sql(column):
-    return cast(func.timezone("UTC", column), Date) if _postgres() else func.date(column)
+    return cast(func.timezone("UTC", column), Date) if on_postgres() else func.date(column)
 
 
 def whole_days_sql(later, earlier):
-    if _postgres():
+    if on_postgres():
         seconds = (cast(func.floor(func.extract("epoch", later)), BigInteger)
                    - cast(func.floor(func.extract("epoch", earlier)), BigInteger))
         return func.greatest(0, seconds // SECONDS_PER_DAY)
@@ -35,7 +31,7 @@ def _owner_sql(column=Opportunity.owner_user_id):
 
 
 def _month_sql():
-    month = func.to_char(Opportunity.close_date_target, "YYYY-MM") if _postgres() \
+    month = func.to_char(Opportunity.close_date_target, "YYYY-MM") if on_postgres() \
         else func.strftime("%Y-%m", Opportunity.close_date_target)
     return func.coalesce(month, "")
 

@@ -32,7 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import NO_VALUE
 
-from app.extensions import db
+from app.extensions import db, on_postgres
 from app.models import Account, Opportunity
 from app.models.aggregates import (NIL_UUID, NO_OWNER, AccountCount, AccountOpenTotal, AccountPipeline,
                                    BoardClosedDay, BoardOpenTotal)
@@ -303,7 +303,7 @@ def _sums_sql():
 
 def closed_day_sql():
     """SQL: the UTC day a deal closed (the twin of `closed_day`)."""
-    if db.engine.dialect.name == "postgresql":
+    if on_postgres():
         return cast(func.timezone("UTC", Opportunity.closed_at), Date)
     return func.date(Opportunity.closed_at, type_=Date)
 

@@ -163,15 +163,8 @@ class DuplicatesView(BaseView):
         ids = _ids(request.form.getlist("ids"))
         if kind not in ("account", "contact") or len(ids) != 2:
             abort(400)
-        try:
-            merging.keep_separate(change_request(), kind, ids)
-            flash(gettext("Kept separate: this pair will not be proposed again (unless you undo it below)."), "success")
-        except PermissionDenied:
-            abort(403)
-        except NotFoundError:
-            abort(404)
-        except DomainError as exc:
-            self._flash(exc)
+        self._decide(lambda: merging.keep_separate(change_request(), kind, ids),
+                     gettext("Kept separate: this pair will not be proposed again (unless you undo it below)."))
         endpoint = "DuplicatesView.contacts" if kind == "contact" else "DuplicatesView.index"
         return redirect(back_to(url_for(endpoint)))
 
@@ -179,16 +172,21 @@ class DuplicatesView(BaseView):
     @has_access
     def undo(self, pk):
         """Undo a "keep separate": the pair is proposed again."""
+        self._decide(lambda: merging.undo_keep_separate(change_request(), pk),
+                     gettext("Undone: the pair is proposed again."))
+        return redirect(back_to(url_for("DuplicatesView.index")))
+
+    def _decide(self, verb, done: str) -> None:
+        """Run a keep-separate verb: a flash when done or refused by a rule; 403/404 as pages."""
         try:
-            merging.undo_keep_separate(change_request(), pk)
-            flash(gettext("Undone: the pair is proposed again."), "success")
+            verb()
+            flash(done, "success")
         except PermissionDenied:
             abort(403)
         except NotFoundError:
             abort(404)
         except DomainError as exc:
             self._flash(exc)
-        return redirect(back_to(url_for("DuplicatesView.index")))
 
     # ---- the merge screens --------------------------------------------------------------------
 

@@ -80,3 +80,17 @@ def page_as(browser, live_server):
 def screenshot(page, name: str) -> None:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(OUTPUT / f"{name}.png"), full_page=True)
+
+
+def open_sized(page_as, live_server, role, lang, size, path):
+    """A page of the app as `role` in `lang`, in a window of `size` (width, height), loaded."""
+    page = page_as(role, lang)
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.goto(live_server + path)
+    page.wait_for_load_state("load")
+    return page
+
+
+def page_overflow(page) -> int:
+    """How many pixels the page is wider than the window (0 when it fits)."""
+    return page.evaluate("Math.max(0, document.documentElement.scrollWidth - window.innerWidth)")

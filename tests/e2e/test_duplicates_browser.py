@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 
 from app.extensions import db
 from app.models import Account, Contact, Opportunity, Project
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import open_sized, page_overflow, screenshot
 from tests.helpers import change_context
 
 pytestmark = pytest.mark.browser
@@ -49,38 +49,26 @@ def pairs(app, clean_db, users):
         return {"first": first.id, "second": second.id}
 
 
-def _open(page_as, live_server, role, lang, size, path):
-    page = page_as(role, lang)
-    page.set_viewport_size({"width": size[0], "height": size[1]})
-    page.goto(live_server + path)
-    page.wait_for_load_state("load")
-    return page
-
-
-def _overflow(page) -> int:
-    return page.evaluate("Math.max(0, document.documentElement.scrollWidth - window.innerWidth)")
-
-
 @pytest.mark.parametrize("lang", ["ru", "en"])
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_the_duplicates_page_and_the_merge_screen_fit(page_as, live_server, pairs, size, lang):
-    page = _open(page_as, live_server, "Owner", lang, size, "/duplicates/")
+    page = open_sized(page_as, live_server, "Owner", lang, size, "/duplicates/")
     expect(page.locator(".dup-pair")).to_have_count(2)
     body = page.locator("body").inner_text()
     assert not ISO_TIMESTAMP.search(body)
     assert ("Один домен" if lang == "ru" else "Same domain") in body
     assert "similar_name" not in body and "contact_email" not in body
-    assert _overflow(page) == 0
+    assert page_overflow(page) == 0
     screenshot(page, f"duplicates-{size[0]}-{lang}")
     page.locator(".dup-pair").filter(has_text="Точка").locator(".merge-link").click()
     page.wait_for_load_state("load")
     expect(page.locator(".merge-table")).to_be_visible()
-    assert _overflow(page) == 0
+    assert page_overflow(page) == 0
     screenshot(page, f"merge-{size[0]}-{lang}")
 
 
 def test_the_owner_merges_a_pair_through_the_screen(app, page_as, live_server, pairs):
-    page = _open(page_as, live_server, "Owner", "ru", SIZES[0], "/duplicates/")
+    page = open_sized(page_as, live_server, "Owner", "ru", SIZES[0], "/duplicates/")
     row = page.locator(".dup-pair").filter(has_text="Точка")
     expect(row.locator(".dup-reason").first).to_be_visible()
     row.locator(".merge-link").click()
@@ -119,7 +107,7 @@ def test_the_owner_merges_a_pair_through_the_screen(app, page_as, live_server, p
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_the_account_form_warns_before_a_duplicate_and_creates_anyway(app, page_as, live_server, pairs, size):
-    page = _open(page_as, live_server, "Sales", "ru", size, "/accountview/add")
+    page = open_sized(page_as, live_server, "Sales", "ru", size, "/accountview/add")
     page.fill("#name", "Точка Роста")
     page.locator("#model_form [type=submit]").click()
     page.wait_for_load_state("load")
@@ -128,7 +116,7 @@ def test_the_account_form_warns_before_a_duplicate_and_creates_anyway(app, page_
     expect(warning.locator(f'a[href="/accounts/{pairs["first"]}"]')).to_be_visible()
     expect(warning).to_contain_text("То же название")
     assert page.locator("#name").input_value() == "Точка Роста"  # what was typed is still there
-    assert _overflow(page) == 0
+    assert page_overflow(page) == 0
     screenshot(page, f"account-add-warning-{size[0]}-ru")
     page.locator(".create-anyway").click()
     page.wait_for_load_state("load")
@@ -137,7 +125,7 @@ def test_the_account_form_warns_before_a_duplicate_and_creates_anyway(app, page_
 
 
 def test_the_contact_quick_action_warns_in_place(page_as, live_server, pairs):
-    page = _open(page_as, live_server, "Owner", "ru", SIZES[0], f"/accounts/{pairs['second']}")
+    page = open_sized(page_as, live_server, "Owner", "ru", SIZES[0], f"/accounts/{pairs['second']}")
     page.locator("summary", has_text="Новый контакт").click()
     form = page.locator(f'form[action="/accounts/{pairs["second"]}/contacts"]')
     form.locator('[name="name"]').fill("Ирина Смирнова")
@@ -161,7 +149,7 @@ def test_triage_create_account_offers_the_existing_account_first(app, page_as, l
         sender["email"] = "olga.tochka@gmail.com"  # free mail: not attached on arrival
     with app.app_context():
         ingest(ChangeRequest(SYSTEM), chatwoot.parse_webhook(payload))
-    page = _open(page_as, live_server, "Sales", "ru", SIZES[0], "/triage/")
+    page = open_sized(page_as, live_server, "Sales", "ru", SIZES[0], "/triage/")
     page.locator(".triage-thread summary").first.click()
     form = page.locator("form.create-account").first
     form.locator('[name="account_name"]').fill("Точка Роста")
@@ -170,7 +158,7 @@ def test_triage_create_account_offers_the_existing_account_first(app, page_as, l
     page.wait_for_load_state("load")
     expect(page.locator(".dup-candidate")).not_to_have_count(0)
     expect(page.locator(".create-anyway")).to_be_visible()
-    assert _overflow(page) == 0
+    assert page_overflow(page) == 0
     screenshot(page, "triage-duplicates-1366-ru")
     page.locator(f'.dup-candidate[data-id="{pairs["first"]}"] .attach-here').click()
     page.wait_for_load_state("load")
@@ -183,15 +171,15 @@ def test_contact_pairs_and_their_merge_screen(app, page_as, live_server, pairs, 
         db.session.add(Contact(account_id=pairs["second"], name="Ирина Смирнова", phone="+7 999 000-11-22",
                                telegram_handle="@irina_s"))
         db.session.commit()
-    page = _open(page_as, live_server, "Owner", "ru", SIZES[0], f"/duplicates/contacts?account={pairs['second']}")
+    page = open_sized(page_as, live_server, "Owner", "ru", SIZES[0], f"/duplicates/contacts?account={pairs['second']}")
     expect(page.locator(".dup-pair")).to_have_count(1)
     expect(page.locator(".dup-pair")).to_contain_text("То же имя контакта")
-    assert _overflow(page) == 0
+    assert page_overflow(page) == 0
     screenshot(page, "duplicate-contacts-1366-ru")
     page.locator(".dup-pair .merge-link").click()
     page.wait_for_load_state("load")
     expect(page.locator("h2").first).to_contain_text("Объединение контактов")
-    assert _overflow(page) == 0
+    assert page_overflow(page) == 0
     screenshot(page, "merge-contacts-1366-ru")
     page.locator(".merge-confirm").click()
     page.wait_for_load_state("load")

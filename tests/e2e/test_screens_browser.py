@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import Account, Opportunity
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import open_sized, page_overflow, screenshot
 from tests.helpers import change_context
 
 pytestmark = pytest.mark.browser
@@ -84,19 +84,6 @@ def pipeline(app, clean_db, users):
     return seeded
 
 
-def _open(page_as, live_server, role, lang, size, path):
-    page = page_as(role, lang)
-    page.set_viewport_size({"width": size[0], "height": size[1]})
-    page.goto(live_server + path)
-    page.wait_for_load_state("load")
-    return page
-
-
-def _page_overflow(page) -> int:
-    """How many pixels the page is wider than the window (0 when it fits)."""
-    return page.evaluate("Math.max(0, document.documentElement.scrollWidth - window.innerWidth)")
-
-
 BOARD_GEOMETRY = """() => {
   const board = document.getElementById('board'), b = board.getBoundingClientRect();
   const cols = [...board.querySelectorAll('.board-column')];
@@ -115,12 +102,12 @@ BOARD_GEOMETRY = """() => {
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_the_board_uses_the_screen(page_as, live_server, pipeline, size, lang):
-    page = _open(page_as, live_server, "Sales", lang, size, "/board/")
+    page = open_sized(page_as, live_server, "Sales", lang, size, "/board/")
     assert page.locator(".board-card").count() == pipeline["count"]
     geometry = page.evaluate(BOARD_GEOMETRY)
     screenshot(page, f"board-{size[0]}-{lang}")
 
-    assert _page_overflow(page) == 0
+    assert page_overflow(page) == 0
     # the whole width of the window, not FAB's 1170 px container
     assert geometry["board"]["width"] >= size[0] - 40, geometry["board"]
     # the board ends inside the window, so its horizontal scrollbar is on screen without scrolling
@@ -172,7 +159,7 @@ def test_the_board_uses_the_screen(page_as, live_server, pipeline, size, lang):
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_won_and_lost_are_drop_zones_while_dragging(page_as, live_server, pipeline, size):
-    page = _open(page_as, live_server, "Sales", "ru", size, "/board/")
+    page = open_sized(page_as, live_server, "Sales", "ru", size, "/board/")
     source = page.locator('.board-cards[data-stage="lead"] .board-card .card-account').first
     source.scroll_into_view_if_needed()
     start = source.bounding_box()
@@ -212,10 +199,10 @@ PAGES = {
 @pytest.mark.parametrize("name", list(PAGES))
 def test_pages_fit_the_window_without_raw_timestamps(page_as, live_server, pipeline, name, size, lang):
     role, path = PAGES[name]
-    page = _open(page_as, live_server, role, lang, size, path(pipeline))
+    page = open_sized(page_as, live_server, role, lang, size, path(pipeline))
     screenshot(page, f"{name}-{size[0]}-{lang}")
     assert page.locator(".navbar").count() == 1  # the page itself, not an error
-    overflow = _page_overflow(page)
+    overflow = page_overflow(page)
     raw = ISO_TIMESTAMP.findall(page.inner_text("body"))
     problems = []
     if overflow:
