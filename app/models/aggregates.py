@@ -111,5 +111,5 @@ Index("ix_opportunities_proposed_created", Opportunity.created_at,
       sqlite_where=Opportunity.proposed.is_(True) & Opportunity.withdrawn_at.is_(None))
 # The accounts list in name order and in last-touch order.
 Index("ix_accounts_lower_name", func.lower(Account.name), Account.id)
+# PostgreSQL only: SQLite has no NULLS LAST in an index (and one Index per name keeps autogenerate stable).
 Index("ix_accounts_last_touch", Account.last_touch_at.desc().nulls_last(), Account.name).ddl_if(dialect="postgresql")
-Index("ix_accounts_last_touch", Account.last_touch_at.desc(), Account.name).ddl_if(dialect="sqlite")

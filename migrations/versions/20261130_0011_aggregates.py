@@ -99,14 +99,15 @@ def upgrade():
                     sqlite_where=sa.text('proposed IS 1 AND withdrawn_at IS NULL'))
     op.create_index('ix_accounts_lower_name', 'accounts', [sa.text('lower(name)'), 'id'], unique=False)
     postgres = op.get_bind().dialect.name == "postgresql"
-    # SQLite sorts NULLs first, so DESC is already "nulls last" there (and it has no NULLS in indexes)
-    op.create_index('ix_accounts_last_touch', 'accounts',
-                    [sa.text('last_touch_at DESC NULLS LAST' if postgres else 'last_touch_at DESC'), 'name'], unique=False)
+    if postgres:  # SQLite has no NULLS LAST in an index; its small lists sort without one
+        op.create_index('ix_accounts_last_touch', 'accounts', [sa.text('last_touch_at DESC NULLS LAST'), 'name'],
+                        unique=False)
     _fill(postgres)
 
 
 def downgrade():
-    op.drop_index('ix_accounts_last_touch', table_name='accounts')
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index('ix_accounts_last_touch', table_name='accounts')
     op.drop_index('ix_accounts_lower_name', table_name='accounts')
     op.drop_index('ix_opportunities_proposed_created', table_name='opportunities')
     op.drop_index('ix_opportunities_owner_stage_closed', table_name='opportunities')
