@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import event, or_, select, true
 from sqlalchemy.orm import Session, with_loader_criteria
-from sqlalchemy.sql.util import find_tables
+from sqlalchemy.sql.visitors import iterate
 
 from app.models import (Account, AuditEvent, Contact, InboundMessage, InboundThread, InboundThreadEvent, Offer,
                         Opportunity, OpportunityEvent, Project, ProjectMember, ProjectNote)
@@ -177,9 +177,11 @@ _SCOPED_TABLES = frozenset(model.__table__ for model in SCOPED_MODELS)
 
 
 def _touches_scoped_data(execute_state) -> bool:
-    """Whether the statement reads a scoped table anywhere (subqueries and unions included)."""
-    return any(table in _SCOPED_TABLES for table in
-               find_tables(execute_state.statement, include_aliases=True, include_joins=True))
+    """Whether the statement reads a scoped table anywhere (subqueries and unions included): the
+    statement's tree walked breadth-first, stopping at the first scoped table (most statements
+    name one in their first FROM), instead of listing every table first."""
+    return any(element.__visit_name__ == "table" and element in _SCOPED_TABLES
+               for element in iterate(execute_state.statement))
 
 
 def _apply(execute_state) -> None:

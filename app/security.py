@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.security.forms import UserInfoEdit
 from flask_appbuilder.security.sqla.manager import SecurityManager
@@ -79,6 +79,15 @@ class CrmSecurityManager(SecurityManager):
         jwt_manager = super().create_jwt_manager(app)
         sessions.configure_jwt(jwt_manager)
         return jwt_manager
+
+    def get_public_role(self):
+        """The Public role, read once per request: FAB asks for it (a query each time) for every
+        menu entry and view an anonymous visitor's page checks, e.g. ~10 times on the login page."""
+        if not has_request_context():
+            return super().get_public_role()
+        if "_crm_public_role" not in g:
+            g._crm_public_role = super().get_public_role()
+        return g._crm_public_role
 
     def load_session_user(self, pk):
         """The user of the session cookie, unless that session was logged out or began before the

@@ -220,6 +220,11 @@ def rebuild(names=None) -> int:
             connection.execute(aggregate.table.delete())
             result = connection.execute(aggregate.table.insert().from_select(columns, aggregate.source()))
             written += result.rowcount or 0
+            if connection.dialect.name == "postgresql":
+                # fresh statistics for the planner at once: a table rebuilt from scratch keeps the
+                # old ones until autovacuum runs (if it runs), and an estimate of hundreds of rows
+                # per account where there are five made the accounts list cost 300 ms
+                connection.execute(text(f"ANALYZE {aggregate.table.name}"))
     return written
 
 

@@ -308,3 +308,11 @@ def test_anonymous_api_writes_are_json_401(app, csrf_app, clean_db):
     response = csrf_app.test_client().post("/api/v1/accounts/", json={"name": "Anon", "domain": "anon.example"})
     assert response.status_code == 401 and response.is_json
     assert accounts_named(app, "Anon") == 0
+
+
+def test_the_login_page_reads_the_public_role_once(app):
+    """FAB asks for the Public role for every menu entry an anonymous page checks (a query each);
+    the login page that the whole team opens at nine must not pay that per entry."""
+    from tests.conftest import count_statements
+
+    assert count_statements(app, app.test_client(), "/login/") <= 3

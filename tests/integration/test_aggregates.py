@@ -291,6 +291,20 @@ def test_the_cli_repairs_a_corrupted_row_and_check_says_so(app, clean_db, users)
     assert unknown.exit_code != 0 and "nothing" in unknown.output
 
 
+@pytest.mark.skipif(USE_SQLITE, reason="PostgreSQL's planner statistics")
+def test_a_rebuild_leaves_fresh_planner_statistics(app, clean_db, users):
+    """Without autovacuum (or before it runs) a rebuilt table kept the statistics of the empty one
+    and the accounts list was planned for hundreds of rows per account."""
+    with app.app_context():
+        random_history(users, 10, 2)
+        db.session.commit()
+        aggregates.rebuild(["account_open"])
+        expected = db.session.scalar(text("SELECT count(*) FROM agg_account_open"))
+        estimate = db.session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'agg_account_open'"))
+        db.session.commit()
+    assert expected > 0 and estimate == expected
+
+
 def _seed_deals(app, users, n: int, start: int = 0):
     with app.app_context():
         owner, sales = users["Owner"], users["Sales"]

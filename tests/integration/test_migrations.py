@@ -54,6 +54,25 @@ def test_upgrade_creates_every_table_and_autogenerate_finds_no_difference(empty_
         assert _diff(db.engine) == []
 
 
+def _jit(engine) -> str:
+    with engine.connect() as conn:  # a new connection reads the database's settings
+        return conn.execute(text("SHOW jit")).scalar()
+
+
+def test_the_database_compiles_no_statement_just_in_time(empty_app):
+    """Migration 0014: a mis-estimated page query must not spend 300 ms in JIT compilation."""
+    from app.extensions import db
+
+    with empty_app.app_context():
+        upgrade()
+        db.engine.dispose()
+        assert _jit(db.engine) == "off"
+        downgrade(revision="0013")
+        db.engine.dispose()
+        assert _jit(db.engine) == "on"  # the server's default again
+        upgrade()
+
+
 def test_downgrade_to_base_and_upgrade_again(empty_app):
     from app.extensions import db
 
