@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import resource
 import signal
@@ -235,19 +236,21 @@ class Server:
 # ---- Locust -------------------------------------------------------------------------------------
 
 def run_locust(server: Server, users: int, seconds: int, work: Path, label: str, max_tasks: int,
-               spawn_rate: float | None = None) -> dict:
-    """One headless Locust run. With `spawn_rate` (the main run) users arrive at that rate and every
-    request counts, their logins included; without it (a saturation step) they arrive at 10 per
-    second and the numbers restart once all have arrived (--reset-stats: the step's steady state)."""
+               spawn_rate: float, steady: bool = False) -> dict:
+    """One headless Locust run: users arrive at `spawn_rate` per second. The main run counts every
+    request, logins included, for `seconds`. A saturation step (`steady`) first lets every user
+    arrive, then restarts the numbers (--reset-stats) and measures `seconds` of the steady state."""
     prefix = work / label
     ledger = work / f"{label}.ledger.json"
     env = {**os.environ, "CRM_LOAD_LEDGER": str(ledger), "CRM_LOAD_RUN": uuid.uuid4().hex[:8],
            "CHATWOOT_WEBHOOK_SECRET": CW_SECRET, "TELEGRAM_WEBHOOK_SECRET": TG_SECRET,
            "CRM_LOAD_MAX_TASKS": str(max_tasks), "CRM_LOAD_USERS": ",".join(LOAD_USERS)}
+    if steady:
+        seconds += math.ceil(users / spawn_rate)
     command = [str(Path(sys.executable).parent / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
-               "-u", str(users), "-r", str(spawn_rate or max(1, min(users, 10))), "-t", f"{seconds}s",
-               "--host", server.url, "--csv", str(prefix), "--only-summary", "--stop-timeout", "10",
-               "--loglevel", "WARNING", "--exit-code-on-error", "0"] + ([] if spawn_rate else ["--reset-stats"])
+               "-u", str(users), "-r", str(spawn_rate), "-t", f"{seconds}s", "--host", server.url,
+               "--csv", str(prefix), "--only-summary", "--stop-timeout", "10", "--loglevel", "WARNING",
+               "--exit-code-on-error", "0"] + (["--reset-stats"] if steady else [])
     before = load_average()
     workers = children(server.process.pid)
     app_cpu = cpu_seconds(workers)
@@ -492,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--run-time", type=int, default=120, help="seconds of the main run")
     parser.add_argument("--spawn-rate", type=float, default=2.0,
-                        help="users arriving per second in the main run (50 users: all in within 25 s)")
+                        help="users arriving per second (50 users: all in within 25 s)")
     parser.add_argument("--steps", default="10,25,50,75,100,150,200",
                         help="users per saturation step, stopping at the first whose p95 crosses 300 ms ('' for none)")
     parser.add_argument("--step-time", type=int, default=45, help="seconds per saturation step")
@@ -518,12 +521,13 @@ def main(argv: list[str] | None = None) -> int:
         if options.costs:
             results["costs"] = endpoint_costs(server)
         main_run = run_locust(server, options.users, options.run_time, work, "main", options.max_tasks,
-                              spawn_rate=options.spawn_rate)
+                              options.spawn_rate)
         print_run(main_run)
         results["main"] = main_run
         steps = []
         for users in [int(u) for u in options.steps.split(",") if u.strip()]:
-            step = run_locust(server, users, options.step_time, work, f"step{users}", options.max_tasks)
+            step = run_locust(server, users, options.step_time, work, f"step{users}", options.max_tasks,
+                              options.spawn_rate, steady=True)
             print_run(step)
             steps.append(step)
             if aggregate_row(step)["p95"] > THRESHOLD_MS:
