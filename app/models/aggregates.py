@@ -113,3 +113,7 @@ Index("ix_opportunities_proposed_created", Opportunity.created_at,
 Index("ix_accounts_lower_name", func.lower(Account.name), Account.id)
 # PostgreSQL only: SQLite has no NULLS LAST in an index (and one Index per name keeps autogenerate stable).
 Index("ix_accounts_last_touch", Account.last_touch_at.desc().nulls_last(), Account.name).ddl_if(dialect="postgresql")
+# The accounts list in "open pipeline" order for a viewer who sees every project: the accounts with
+# a pipeline in the default currency, biggest first (queries.account_pages._by_maintained_pipeline).
+Index("ix_agg_account_pipeline_order", AccountPipeline.currency, AccountPipeline.amount.desc(),
+      AccountPipeline.account_id)

@@ -108,8 +108,9 @@ def account_rows(f: AccountFilters, page: int = 0, now: datetime | None = None) 
     """One page of accounts with their aggregates, in 3 statements whatever the number of rows:
     the total (maintained counts), the page (an index scan in the list's order with LIMIT; open
     deals from the maintained per-account totals, overdue and active projects by index per row)
-    and the page's open pipeline per currency. The "open pipeline" order ranks every account by
-    its total in the default currency (computed from the per-account aggregate, not the deals)."""
+    and the page's open pipeline per currency. The "open pipeline" order (total in the default
+    currency, then name) reads the maintained totals: by index for a viewer who sees every project
+    (`_by_maintained_pipeline`), else summed per account over the projects the viewer sees."""
     now = now or utcnow()
     active_projects = (select(func.count()).where(Project.account_id == Account.id, Project.status == "active",
                                                   scope.visible(Project))
@@ -121,30 +122,25 @@ def account_rows(f: AccountFilters, page: int = 0, now: datetime | None = None) 
                .correlate(Account).scalar_subquery())
     where = _account_filters(f)
     total = _total(f, where)
-    joins = []
-    if f.order == "open_sum":
-        currency = settings.current().default_currency
-        if scope.current().all_projects:  # one maintained row per account and currency
-            totals = (select(AccountPipeline.account_id, AccountPipeline.amount)
-                      .where(AccountPipeline.currency == currency).subquery())
-        else:  # only the deals this viewer sees count
-            totals = (select(AccountOpenTotal.account_id, func.sum(AccountOpenTotal.amount).label("amount"))
-                      .where(visible_totals, AccountOpenTotal.currency == currency)
-                      .group_by(AccountOpenTotal.account_id).subquery())
-        joins.append((totals, totals.c.account_id == Account.id))
-        order = (func.coalesce(totals.c.amount, 0).desc(), Account.name)
-    elif f.order == "last_touch":
-        order = (Account.last_touch_at.desc().nulls_last(), Account.name)
-    else:
-        order = (func.lower(Account.name), Account.id)
     query = (select(Account.id, Account.name, Account.domain, Account.segment, Account.status,
                     _owner_name().label("owner_name"), Account.last_touch_at, active_projects, open_count,
                     literal(0).label("open_sum"), overdue)
-             .outerjoin(User, User.id == Account.owner_user_id))
-    for table, on in joins:
-        query = query.outerjoin(table, on)
-    query = query.where(*where).order_by(*order).offset(page * LIST_PAGE).limit(LIST_PAGE)
-    rows = [AccountRow(*row) for row in db.session.execute(query)]
+             .outerjoin(User, User.id == Account.owner_user_id).where(*where))
+    if f.order == "open_sum" and scope.current().all_projects:
+        rows = _by_maintained_pipeline(query, where, page)
+    else:
+        if f.order == "open_sum":  # only the deals this viewer sees count: summed per account
+            totals = (select(AccountOpenTotal.account_id, func.sum(AccountOpenTotal.amount).label("amount"))
+                      .where(visible_totals, AccountOpenTotal.currency == settings.current().default_currency)
+                      .group_by(AccountOpenTotal.account_id).subquery())
+            query = query.outerjoin(totals, totals.c.account_id == Account.id)
+            order = (func.coalesce(totals.c.amount, 0).desc(), func.lower(Account.name), Account.id)
+        elif f.order == "last_touch":
+            order = (Account.last_touch_at.desc().nulls_last(), Account.name)
+        else:
+            order = (func.lower(Account.name), Account.id)
+        query = query.order_by(*order).offset(page * LIST_PAGE).limit(LIST_PAGE)
+        rows = [AccountRow(*row) for row in db.session.execute(query)]
     sums: dict = {row.id: {} for row in rows}
     if rows:
         for account_id, currency, amount in db.session.execute(
@@ -156,6 +152,38 @@ def account_rows(f: AccountFilters, page: int = 0, now: datetime | None = None) 
     for row in rows:
         row.open_sum = sums[row.id]  # {currency: amount}: shown each in its own currency
     return total, rows
+
+
+def _by_maintained_pipeline(query, where: list, page: int) -> list[AccountRow]:
+    """A page of the "open pipeline" order for a viewer who sees every project, walked by index
+    from the maintained per-account totals instead of ranking every account: first the accounts
+    with an open pipeline in the default currency, biggest first (`ix_agg_account_pipeline_order`),
+    then those without one by name (`ix_accounts_lower_name`). The page's ids are found first and
+    only they get the row's figures (a deep page does not compute them for the rows it skips).
+    One statement while the page lies among the former; a page reaching past them also counts them
+    (if it did not see where they end) and reads the latter."""
+    currency = settings.current().default_currency
+    has_pipeline = and_(AccountPipeline.account_id == Account.id, AccountPipeline.currency == currency,
+                        AccountPipeline.amount > 0)
+    offset = page * LIST_PAGE
+    name = func.lower(Account.name)
+    ids = (select(Account.id, AccountPipeline.amount, name.label("name")).join(AccountPipeline, has_pipeline)
+           .where(*where).order_by(AccountPipeline.amount.desc(), name, Account.id)
+           .offset(offset).limit(LIST_PAGE).subquery())
+    first = query.join(ids, ids.c.id == Account.id).order_by(ids.c.amount.desc(), ids.c.name, Account.id)
+    rows = [AccountRow(*row) for row in db.session.execute(first)]
+    if len(rows) == LIST_PAGE:
+        return rows
+    if rows:
+        with_pipeline = offset + len(rows)
+    else:
+        with_pipeline = db.session.scalar(select(func.count()).select_from(Account).join(AccountPipeline, has_pipeline)
+                                          .where(*where))
+    ids = (select(Account.id, name.label("name"))
+           .where(*where, ~select(AccountPipeline.account_id).where(has_pipeline).correlate(Account).exists())
+           .order_by(name, Account.id).offset(max(0, offset - with_pipeline)).limit(LIST_PAGE - len(rows)).subquery())
+    rest = query.join(ids, ids.c.id == Account.id).order_by(ids.c.name, Account.id)
+    return rows + [AccountRow(*row) for row in db.session.execute(rest)]
 
 
 def get_account(account_id) -> Account:

@@ -336,3 +336,48 @@ def test_board_and_accounts_list_statements_do_not_grow_with_the_rows(app, clien
         assert [count_statements(app, client, page) for page in pages] == counts[role], role
     with app.app_context():
         assert aggregates.differences(MINE) == []
+
+
+def test_the_open_pipeline_order_pages_through_every_account_once_biggest_first(app, clean_db, users, monkeypatch):
+    """The accounts list ordered by open pipeline: the accounts with deals in the default currency,
+    biggest total first, then the others by name — page after page (three per page here, so the
+    pages cross from the first kind to the second and end past both), for a viewer who sees every
+    project (walked by index) and for a Sales user who sees one project's deals (summed per account)."""
+    from app.queries import account_pages
+
+    monkeypatch.setattr(account_pages, "LIST_PAGE", 3)
+    owner, sales = users["Owner"], users["Sales"]
+    with app.app_context():
+        names = ["delta", "Alpha", "charlie", "Bravo", "echo", "Foxtrot", "golf", "hotel"]
+        ids = {name: _new_account(name, owner).id for name in names}
+        project = add_project(ids["golf"], "Golf project", members=(owner,))  # Sales is no member
+        deals = [("delta", 500, "RUB", None), ("delta", 100, "RUB", None), ("Alpha", 600, "RUB", None),
+                 ("charlie", 600, "RUB", None), ("Bravo", 900, "USD", None), ("echo", 50, "RUB", "won"),
+                 ("golf", 1000, "RUB", project), ("hotel", 0, "RUB", None)]
+        for i, (name, amount, currency, extra) in enumerate(deals):
+            values = {"account_id": str(ids[name]), "name": f"Deal {i}", "stage": "qualified",
+                      "amount_estimate": amount, "currency": currency, "next_step_text": "Call",
+                      "next_step_due_at": datetime.now(timezone.utc) + timedelta(days=3)}
+            if extra and extra != "won":
+                values["project_id"] = extra
+            deal, _events = create_opportunity(request_as(owner, values, evidence_refs=NOTE))
+            if extra == "won":
+                update_opportunity(request_as(owner, {"stage": "won"}, evidence_refs=NOTE), deal.id)
+        db.session.commit()
+
+        def ranked(totals: dict) -> list[str]:
+            return sorted(names, key=lambda n: (-totals.get(n, 0), n.lower(), ids[n]))
+
+        everyone = ranked({"golf": 1000, "Alpha": 600, "charlie": 600, "delta": 600})
+        no_golf_project = ranked({"Alpha": 600, "charlie": 600, "delta": 600})
+        sales_scope = scope.Scope(all_projects=False, all_accounts=True, project_ids=())
+        for view, expected in ((scope.SYSTEM, everyone), (sales_scope, no_golf_project)):
+            with scope.scoped(view):
+                seen = []
+                for page in range(5):  # 8 accounts: pages 0-2 hold them, 3 and 4 are past the end
+                    total, rows = account_pages.account_rows(account_pages.AccountFilters(order="open_sum"), page)
+                    assert total == len(names)
+                    seen += [row.name for row in rows]
+                assert seen == expected, view
+                _, rows = account_pages.account_rows(account_pages.AccountFilters(order="open_sum", search="o"), 0)
+                assert [row.name for row in rows] == [n for n in expected if "o" in n.lower()][:3], view
