@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, literal, or_, select, true
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.domain.errors import N_, NotFoundError
@@ -70,13 +70,14 @@ def _open_deals(account_id_col):
 
 
 def _visible_totals():
-    """SQL: rows of the per-account aggregate (agg_account_open) the viewer sees: every project's
-    under "all projects", else deals outside projects and those of the viewer's projects (the
-    accounts themselves are already limited by the read scope)."""
+    """SQL: rows of the per-account aggregate (agg_account_open) the viewer sees: those of the
+    accounts the viewer sees (a PM's few: the "open pipeline" order then sums only theirs), every
+    project's under "all projects", else deals outside projects and those of the viewer's projects."""
     view = scope.current()
+    accounts = scope.account_visible(AccountOpenTotal.account_id, view)
     if view.all_projects:
-        return true()
-    return or_(AccountOpenTotal.project_key == NIL_UUID, AccountOpenTotal.project_key.in_(view.project_ids))
+        return accounts
+    return and_(accounts, or_(AccountOpenTotal.project_key == NIL_UUID, AccountOpenTotal.project_key.in_(view.project_ids)))
 
 
 def _account_filters(f: AccountFilters) -> list:

@@ -342,7 +342,8 @@ def test_the_open_pipeline_order_pages_through_every_account_once_biggest_first(
     """The accounts list ordered by open pipeline: the accounts with deals in the default currency,
     biggest total first, then the others by name — page after page (three per page here, so the
     pages cross from the first kind to the second and end past both), for a viewer who sees every
-    project (walked by index) and for a Sales user who sees one project's deals (summed per account)."""
+    project (walked by index), for a Sales user who sees no project's deals and for a PM who sees two
+    accounts and one project (summed per account)."""
     from app.queries import account_pages
 
     monkeypatch.setattr(account_pages, "LIST_PAGE", 3)
@@ -371,12 +372,14 @@ def test_the_open_pipeline_order_pages_through_every_account_once_biggest_first(
         everyone = ranked({"golf": 1000, "Alpha": 600, "charlie": 600, "delta": 600})
         no_golf_project = ranked({"Alpha": 600, "charlie": 600, "delta": 600})
         sales_scope = scope.Scope(all_projects=False, all_accounts=True, project_ids=())
-        for view, expected in ((scope.SYSTEM, everyone), (sales_scope, no_golf_project)):
+        pm_scope = scope.Scope(all_projects=False, all_accounts=False, project_ids=(project,),
+                               account_ids=(ids["golf"], ids["delta"]))  # delta as if via another project
+        for view, expected in ((scope.SYSTEM, everyone), (sales_scope, no_golf_project), (pm_scope, ["golf", "delta"])):
             with scope.scoped(view):
                 seen = []
                 for page in range(5):  # 8 accounts: pages 0-2 hold them, 3 and 4 are past the end
                     total, rows = account_pages.account_rows(account_pages.AccountFilters(order="open_sum"), page)
-                    assert total == len(names)
+                    assert total == len(expected)
                     seen += [row.name for row in rows]
                 assert seen == expected, view
                 _, rows = account_pages.account_rows(account_pages.AccountFilters(order="open_sum", search="o"), 0)
