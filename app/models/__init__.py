@@ -2,7 +2,8 @@
 from .user import User  # FAB's user (ab_* tables on the same metadata) with the CRM's time zone
 
 from .account import Account
-from .aggregates import AccountCount, AccountOpenTotal, AccountPipeline, BoardClosedDay, BoardOpenTotal
+from .aggregates import (AccountCount, AccountOpenTotal, AccountPipeline, AccountPipelineOutside, BoardClosedDay,
+                         BoardOpenTotal)
 from .audit import AuditEvent
 from .contact import Contact
 from .duplicate import DuplicateDecision, SimilarName

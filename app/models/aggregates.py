@@ -86,6 +86,19 @@ class AccountPipeline(Model):
     amount: Mapped[Decimal] = mapped_column(AMOUNT, nullable=False, default=0, server_default="0")
 
 
+class AccountPipelineOutside(Model):
+    """Open, accepted deals outside projects per account and currency: the "open pipeline" order for
+    a viewer who sees every account but only some projects (their projects' deals are added to the
+    few accounts that have them)."""
+
+    __tablename__ = "agg_account_pipeline_outside"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    deals: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    amount: Mapped[Decimal] = mapped_column(AMOUNT, nullable=False, default=0, server_default="0")
+
+
 class AccountCount(Model):
     """Accounts per status, segment and owner (merged ones left out, as the list hides them): the
     accounts list's total without counting rows."""
@@ -117,3 +130,6 @@ Index("ix_accounts_last_touch", Account.last_touch_at.desc().nulls_last(), Accou
 # a pipeline in the default currency, biggest first (queries.account_pages._by_maintained_pipeline).
 Index("ix_agg_account_pipeline_order", AccountPipeline.currency, AccountPipeline.amount.desc(),
       AccountPipeline.account_id)
+# ... and for a viewer who sees only some projects: the pipeline outside projects, biggest first.
+Index("ix_agg_account_pipeline_outside_order", AccountPipelineOutside.currency, AccountPipelineOutside.amount.desc(),
+      AccountPipelineOutside.account_id)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from app.domain.errors import N_, NotFoundError
@@ -20,7 +20,7 @@ from app.domain.health import HealthSignals, health_label, health_score
 from app.extensions import db
 from app.models import (AuditEvent, Account, Contact, InboundMessage, InboundThread, Offer, Opportunity, OpportunityEvent,
                         Project, User)
-from app.models.aggregates import NIL_UUID, AccountCount, AccountOpenTotal, AccountPipeline
+from app.models.aggregates import NIL_UUID, AccountCount, AccountOpenTotal, AccountPipeline, AccountPipelineOutside
 from app.models.types import as_utc, utcnow
 
 LIST_PAGE = 50
@@ -127,10 +127,10 @@ def account_rows(f: AccountFilters, page: int = 0, now: datetime | None = None) 
                     _owner_name().label("owner_name"), Account.last_touch_at, active_projects, open_count,
                     literal(0).label("open_sum"), overdue)
              .outerjoin(User, User.id == Account.owner_user_id).where(*where))
-    if f.order == "open_sum" and scope.current().all_projects:
+    if f.order == "open_sum" and scope.current().all_accounts:
         rows = _by_maintained_pipeline(query, where, page)
     else:
-        if f.order == "open_sum":  # only the deals this viewer sees count: summed per account
+        if f.order == "open_sum":  # a PM's few accounts: the deals the PM sees summed per account
             totals = (select(AccountOpenTotal.account_id, func.sum(AccountOpenTotal.amount).label("amount"))
                       .where(visible_totals, AccountOpenTotal.currency == settings.current().default_currency)
                       .group_by(AccountOpenTotal.account_id).subquery())
@@ -156,32 +156,51 @@ def account_rows(f: AccountFilters, page: int = 0, now: datetime | None = None) 
 
 
 def _by_maintained_pipeline(query, where: list, page: int) -> list[AccountRow]:
-    """A page of the "open pipeline" order for a viewer who sees every project, walked by index
-    from the maintained per-account totals instead of ranking every account: first the accounts
-    with an open pipeline in the default currency, biggest first (`ix_agg_account_pipeline_order`),
-    then those without one by name (`ix_accounts_lower_name`). The page's ids are found first and
-    only they get the row's figures (a deep page does not compute them for the rows it skips).
-    One statement while the page lies among the former; a page reaching past them also counts them
+    """A page of the "open pipeline" order (total in the default currency, biggest first, then
+    name) walked by index from the maintained totals instead of ranking every account. A viewer
+    who sees every project reads one row per account (`agg_account_pipeline`); one who sees every
+    account but only some projects reads the pipeline outside projects
+    (`agg_account_pipeline_outside`), and the few accounts with deals in their projects get those
+    added and are ranked with the rest. First the accounts whose visible pipeline is positive,
+    then the others by name (`ix_accounts_lower_name`); the page's ids are found first and only
+    they get the row's figures (a deep page does not compute them for the rows it skips). One
+    statement while the page lies among the former; a page reaching past them also counts them
     (if it did not see where they end) and reads the latter."""
+    view = scope.current()
     currency = settings.current().default_currency
-    has_pipeline = and_(AccountPipeline.account_id == Account.id, AccountPipeline.currency == currency,
-                        AccountPipeline.amount > 0)
+    table = AccountPipeline if view.all_projects else AccountPipelineOutside
     offset = page * LIST_PAGE
     name = func.lower(Account.name)
-    ids = (select(Account.id, AccountPipeline.amount, name.label("name")).join(AccountPipeline, has_pipeline)
-           .where(*where).order_by(AccountPipeline.amount.desc(), name, Account.id)
+    on_table = and_(table.account_id == Account.id, table.currency == currency)
+    in_projects = None if view.all_projects or not view.project_ids else (
+        select(AccountOpenTotal.account_id, func.sum(AccountOpenTotal.amount).label("amount"))
+        .where(AccountOpenTotal.project_key.in_(view.project_ids), AccountOpenTotal.currency == currency)
+        .group_by(AccountOpenTotal.account_id).subquery())
+    ranked = [select(Account.id, table.amount, name.label("name")).join(table, and_(on_table, table.amount > 0))
+              .where(*where)]
+    if in_projects is not None:
+        total = func.coalesce(table.amount, 0) + in_projects.c.amount
+        ranked[0] = ranked[0].where(table.account_id.notin_(select(in_projects.c.account_id)))
+        ranked.append(select(Account.id, total.label("amount"), name.label("name"))
+                      .join(in_projects, in_projects.c.account_id == Account.id).outerjoin(table, on_table)
+                      .where(*where, total > 0))
+    # each part's own first offset + page rows (by index), then the page among them
+    parts = [select(part.order_by(part.selected_columns.amount.desc(), name, Account.id)
+                    .limit(offset + LIST_PAGE).subquery()) for part in ranked]
+    candidates = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
+    ids = (select(candidates).order_by(candidates.c.amount.desc(), candidates.c.name, candidates.c.id)
            .offset(offset).limit(LIST_PAGE).subquery())
     first = query.join(ids, ids.c.id == Account.id).order_by(ids.c.amount.desc(), ids.c.name, Account.id)
     rows = [AccountRow(*row) for row in db.session.execute(first)]
     if len(rows) == LIST_PAGE:
         return rows
+    positive = (union_all(*ranked) if len(ranked) > 1 else ranked[0]).subquery()
     if rows:
         with_pipeline = offset + len(rows)
     else:
-        with_pipeline = db.session.scalar(select(func.count()).select_from(Account).join(AccountPipeline, has_pipeline)
-                                          .where(*where))
+        with_pipeline = db.session.scalar(select(func.count()).select_from(positive))
     ids = (select(Account.id, name.label("name"))
-           .where(*where, ~select(AccountPipeline.account_id).where(has_pipeline).correlate(Account).exists())
+           .where(*where, Account.id.notin_(select(positive.c.id)))
            .order_by(name, Account.id).offset(max(0, offset - with_pipeline)).limit(LIST_PAGE - len(rows)).subquery())
     rest = query.join(ids, ids.c.id == Account.id).order_by(ids.c.name, Account.id)
     return rows + [AccountRow(*row) for row in db.session.execute(rest)]

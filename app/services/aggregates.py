@@ -35,7 +35,7 @@ from sqlalchemy.orm.base import NO_VALUE
 from app.extensions import db, on_postgres
 from app.models import Account, Opportunity
 from app.models.aggregates import (NIL_UUID, NO_OWNER, AccountCount, AccountOpenTotal, AccountPipeline,
-                                   BoardClosedDay, BoardOpenTotal)
+                                   AccountPipelineOutside, BoardClosedDay, BoardOpenTotal)
 from app.models.types import GUID, as_utc
 
 # Modules that register aggregates at import (install() imports them): add yours here.
@@ -356,6 +356,10 @@ def _account_pipeline_source():
             .group_by(Opportunity.account_id, Opportunity.currency))
 
 
+def _account_pipeline_outside_source():
+    return _account_pipeline_source().where(Opportunity.project_id.is_(None))
+
+
 def _account_counts_source():
     owner = func.coalesce(Account.owner_user_id, NO_OWNER)
     return (select(Account.status, Account.segment, owner.label("owner_key"), func.count().label("accounts"))
@@ -377,6 +381,10 @@ register("account_open", AccountOpenTotal, Opportunity, DEAL_FIELDS,
 register("account_pipeline", AccountPipeline, Opportunity, DEAL_FIELDS,
          key=lambda s: (s["account_id"], s["currency"]) if counted_open(s) else None,
          values=lambda s: {"deals": 1, "amount": Decimal(s["amount_estimate"] or 0)}, source=_account_pipeline_source)
+register("account_pipeline_outside", AccountPipelineOutside, Opportunity, DEAL_FIELDS,
+         key=lambda s: (s["account_id"], s["currency"]) if counted_open(s) and s["project_id"] is None else None,
+         values=lambda s: {"deals": 1, "amount": Decimal(s["amount_estimate"] or 0)},
+         source=_account_pipeline_outside_source)
 register("account_counts", AccountCount, Account, ("status", "segment", "owner_user_id", "merged_into_id"),
          key=lambda s: (s["status"], s["segment"], owner_key(s["owner_user_id"])) if s["merged_into_id"] is None else None,
          values=lambda s: {"accounts": 1}, source=_account_counts_source)

@@ -22,7 +22,7 @@ from app.services.opportunities import accept_proposal, create_opportunity, upda
 from tests.conftest import USE_SQLITE, count_statements
 from tests.helpers import add_project, request_as
 
-MINE = ["account_counts", "account_open", "account_pipeline", "board_closed", "board_open"]
+MINE = ["account_counts", "account_open", "account_pipeline", "account_pipeline_outside", "board_closed", "board_open"]
 NOTE = [{"type": "note", "text": "aggregates test"}]
 OPEN_STAGES = ["lead", "qualified", "discovery", "proposal_sent", "negotiation"]
 CATEGORIES = ["pipeline", "best_case", "commit", "omitted"]
@@ -342,8 +342,9 @@ def test_the_open_pipeline_order_pages_through_every_account_once_biggest_first(
     """The accounts list ordered by open pipeline: the accounts with deals in the default currency,
     biggest total first, then the others by name — page after page (three per page here, so the
     pages cross from the first kind to the second and end past both), for a viewer who sees every
-    project (walked by index), for a Sales user who sees no project's deals and for a PM who sees two
-    accounts and one project (summed per account)."""
+    project and for Sales users who see every account and none or one project (walked by index,
+    a project's deals added to its account) and for a PM who sees two accounts and one project
+    (summed per account)."""
     from app.queries import account_pages
 
     monkeypatch.setattr(account_pages, "LIST_PAGE", 3)
@@ -354,7 +355,7 @@ def test_the_open_pipeline_order_pages_through_every_account_once_biggest_first(
         project = add_project(ids["golf"], "Golf project", members=(owner,))  # Sales is no member
         deals = [("delta", 500, "RUB", None), ("delta", 100, "RUB", None), ("Alpha", 600, "RUB", None),
                  ("charlie", 600, "RUB", None), ("Bravo", 900, "USD", None), ("echo", 50, "RUB", "won"),
-                 ("golf", 1000, "RUB", project), ("hotel", 0, "RUB", None)]
+                 ("golf", 1000, "RUB", project), ("golf", 50, "RUB", None), ("hotel", 0, "RUB", None)]
         for i, (name, amount, currency, extra) in enumerate(deals):
             values = {"account_id": str(ids[name]), "name": f"Deal {i}", "stage": "qualified",
                       "amount_estimate": amount, "currency": currency, "next_step_text": "Call",
@@ -369,12 +370,15 @@ def test_the_open_pipeline_order_pages_through_every_account_once_biggest_first(
         def ranked(totals: dict) -> list[str]:
             return sorted(names, key=lambda n: (-totals.get(n, 0), n.lower(), ids[n]))
 
-        everyone = ranked({"golf": 1000, "Alpha": 600, "charlie": 600, "delta": 600})
-        no_golf_project = ranked({"Alpha": 600, "charlie": 600, "delta": 600})
+        everyone = ranked({"golf": 1050, "Alpha": 600, "charlie": 600, "delta": 600})
+        outside_only = ranked({"Alpha": 600, "charlie": 600, "delta": 600, "golf": 50})
+        assert everyone[:4] == ["golf", "Alpha", "charlie", "delta"] and outside_only[3:5] == ["golf", "Bravo"]
         sales_scope = scope.Scope(all_projects=False, all_accounts=True, project_ids=())
+        member_scope = scope.Scope(all_projects=False, all_accounts=True, project_ids=(project,))
         pm_scope = scope.Scope(all_projects=False, all_accounts=False, project_ids=(project,),
                                account_ids=(ids["golf"], ids["delta"]))  # delta as if via another project
-        for view, expected in ((scope.SYSTEM, everyone), (sales_scope, no_golf_project), (pm_scope, ["golf", "delta"])):
+        for view, expected in ((scope.SYSTEM, everyone), (sales_scope, outside_only), (member_scope, everyone),
+                               (pm_scope, ["golf", "delta"])):
             with scope.scoped(view):
                 seen = []
                 for page in range(5):  # 8 accounts: pages 0-2 hold them, 3 and 4 are past the end
