@@ -5,6 +5,10 @@ Locust headless (bench/locustfile.py), the numbers, then the consistency checks.
     .venv/bin/python -m bench.load --users 50 --run-time 120 --steps 10,25,50,75,100,150,200 --step-time 45
     .venv/bin/python -m bench.load --steps ''   # no saturation steps
 
+Users arrive at --spawn-rate per second (2). The main run counts every request, logins included;
+each saturation step first lets its users arrive, then measures --step-time seconds of the steady
+state.
+
 The database: `--database NAME` (a kept one, e.g. crm_bench_100k), else crm_bench_100k when it exists
 and holds deals, else a small scratch database generated for the run (2,000 accounts, 10,000 deals,
 100,000 events; dropped at the end). A kept database is brought to `upgrade head` and its maintained
