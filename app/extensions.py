@@ -5,7 +5,9 @@ from flask_appbuilder.models.sqla.base import SQLA
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
 
 db = SQLA()
 migrate = Migrate()
@@ -31,7 +33,15 @@ def _sqlite_unicode_lower(dbapi_connection, _record) -> None:
         dbapi_connection.create_function("lower", 1, unicode_lower, deterministic=True)
 
 
-def on_postgres(session=None) -> bool:
-    """Whether the session's database (the app's by default) is PostgreSQL rather than SQLite:
-    the one place a query picks a dialect's SQL."""
-    return (session or db.session).get_bind().dialect.name == "postgresql"
+def on_postgres(target=None) -> bool:
+    """Whether the database of `target` — a session or a connection, the app's session by default —
+    is PostgreSQL rather than SQLite: the one place code picks a dialect's SQL."""
+    target = db.session if target is None else target
+    dialect = target.dialect if isinstance(target, Connection) else target.get_bind().dialect
+    return dialect.name == "postgresql"
+
+
+def upsert(table, target=None):
+    """INSERT into `table` with the dialect's ON CONFLICT clauses (`on_conflict_do_update`,
+    `on_conflict_do_nothing`) for `target`'s database (as `on_postgres`)."""
+    return (pg_insert if on_postgres(target) else sqlite_insert)(table)

@@ -9,6 +9,7 @@ from flask_appbuilder.security.forms import UserInfoEdit
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import UserDBModelView, UserInfoEditView
 from flask_babel import lazy_gettext
+from sqlalchemy.orm import joinedload
 from wtforms import SelectField
 
 
@@ -92,8 +93,6 @@ class CrmSecurityManager(SecurityManager):
     def get_user_by_id(self, pk):
         """The user with their roles and groups in one statement (every request loads its user,
         then FAB reads both for each permission check: two more round trips otherwise)."""
-        from sqlalchemy.orm import joinedload
-
         model = self.user_model
         return self.session.get(model, pk, options=[joinedload(model.roles), joinedload(model.groups)])
 

@@ -37,11 +37,9 @@ from flask_jwt_extended.exceptions import JWTExtendedException
 from flask_login import current_user, logout_user, user_logged_in, user_logged_out
 from jwt.exceptions import ExpiredSignatureError, PyJWTError
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from app.extensions import db
+from app.extensions import db, upsert
 from app.models.limits import LoginFailure
 from app.models.user import RevokedToken, User
 
@@ -156,8 +154,7 @@ def add_address_failure(address: str, window: float) -> None:
     workers lose no count), and the minutes that left the window are pruned (committed here)."""
     now = utcnow()
     table = LoginFailure.__table__
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).values(address=address, bucket=_bucket(now), failures=1)
+    statement = upsert(table).values(address=address, bucket=_bucket(now), failures=1)
     statement = statement.on_conflict_do_update(index_elements=[table.c.address, table.c.bucket],
                                                 set_={"failures": table.c.failures + 1})
     db.session.execute(statement)

@@ -12,13 +12,13 @@ Rows are written with SQL (keys computed by app.domain.duplicates), not through 
 from __future__ import annotations
 
 import random
-import statistics
 import sys
 import time
 import uuid
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
 
+from bench import pages
 from bench.generate import create_database, drop_database
 
 # what migration 0010 does once for existing accounts (later ones: the flush listener)
@@ -108,21 +108,8 @@ def fill(url: str, n: int) -> dict:
 
 def timed(call, engine, repeats: int) -> tuple[float, float, int]:
     """p50/p95 ms and the statements of one call."""
-    counter = []
-    listener = lambda *args: counter.append(1)  # noqa: E731
-    call()
-    times = []
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        for _ in range(repeats):
-            counter.clear()
-            started = time.perf_counter()
-            call()
-            times.append((time.perf_counter() - started) * 1000)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    times.sort()
-    return statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)], len(counter)
+    times, statements = pages.timed(call, engine, repeats)
+    return (*pages.p50_p95(times), len(statements))
 
 
 def main(accounts: int = 20_000, repeats: int = 20) -> None:

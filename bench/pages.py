@@ -33,24 +33,34 @@ def floor(engine, statements, repeats: int = 10) -> float:
         raw.close()
 
 
-def measure(client, url: str, engine, repeats: int) -> tuple[list[float], int, list]:
-    """Times (ms) of `repeats` requests, the statements of one and those statements themselves."""
-    counter = []
-    listener = lambda conn, cursor, statement, parameters, *rest: counter.append((statement, parameters))  # noqa: E731
-    client.get(url)  # warm caches, compile templates
+def timed(call, engine, repeats: int) -> tuple[list[float], list]:
+    """Times (ms) of `repeats` calls after one warm-up call (caches, compiled templates), and the
+    statements (with their parameters) the last call ran."""
+    statements = []
+    listener = lambda conn, cursor, statement, parameters, *rest: statements.append((statement, parameters))  # noqa: E731
+    call()
     times = []
     event.listen(engine, "before_cursor_execute", listener)
     try:
         for _ in range(repeats):
-            counter.clear()
+            statements.clear()
             started = time.perf_counter()
-            response = client.get(url)
-            response.get_data()  # a streamed answer (CSV) counts until its last byte
+            call()
             times.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, (url, response.status_code)
     finally:
         event.remove(engine, "before_cursor_execute", listener)
-    return times, len(counter), list(counter)
+    return times, list(statements)
+
+
+def measure(client, url: str, engine, repeats: int) -> tuple[list[float], int, list]:
+    """Times (ms) of `repeats` requests, the statements of one and those statements themselves."""
+    def get():
+        response = client.get(url)
+        response.get_data()  # a streamed answer (CSV) counts until its last byte
+        assert response.status_code == 200, (url, response.status_code)
+
+    times, statements = timed(get, engine, repeats)
+    return times, len(statements), statements
 
 
 def p50_p95(times: list[float]) -> tuple[float, float]:

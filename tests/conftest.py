@@ -21,6 +21,8 @@ CRM_TABLES = ("inbound_thread_events", "inbound_messages", "inbound_threads", "o
 CRM_TABLES += tuple(f"report_{n}{s}" for n in ("pipeline", "stage_ages", "next_steps", "closed", "stays")
                     for s in ("", "_projects"))
 # The board's and the accounts list's maintained aggregates (app/models/aggregates.py), likewise.
+# Keep-separate decisions of duplicates (they name records, no foreign key empties them).
+CRM_TABLES += ("duplicate_decisions",)
 CRM_TABLES += ("agg_board_open", "agg_board_closed", "agg_account_open", "agg_account_pipeline",
                "agg_account_pipeline_outside", "agg_account_counts")
 

@@ -227,6 +227,18 @@ class DuplicatesApi(TranslatedRefusals, BaseApi):
             raise RuleViolation({"reason": [N_("Not a reason of a duplicate.")]})
         return reason
 
+    def _pairs_page(self, query, reasons, filters):
+        """A page of `query`'s pairs: paging, `reason` among `reasons` and the kind's own filters
+        (`filters()` reads them from the query string) checked first, a 400 naming the field."""
+        try:
+            page, size = paging(50)
+            reason = self._reason(reasons)
+            more = filters()
+        except RuleViolation as exc:
+            return self.bad_request(exc)
+        pairs, total = query(reason=reason, page=page, page_size=size, **more)
+        return self.response(200, count=total, page=page, page_size=size, result=pairs_json(self.kind, pairs))
+
     @expose("/duplicates/keep-separate", methods=["POST"])
     @protect()
     @safe
@@ -308,14 +320,8 @@ class AccountDuplicatesApi(DuplicatesApi):
             401: {$ref: '#/components/responses/401'}
             403: {$ref: '#/components/responses/403'}
         """
-        try:
-            page, size = paging(50)
-            reason = self._reason(REASONS)
-            owner = _owner(request.args.get("owner"))
-        except RuleViolation as exc:
-            return self.bad_request(exc)
-        pairs, total = queries.account_pairs(reason=reason, owner_id=owner, page=page, page_size=size)
-        return self.response(200, count=total, page=page, page_size=size, result=pairs_json(self.kind, pairs))
+        return self._pairs_page(queries.account_pairs, REASONS,
+                                lambda: {"owner_id": _owner(request.args.get("owner"))})
 
 
 class ContactDuplicatesApi(DuplicatesApi):
@@ -345,14 +351,8 @@ class ContactDuplicatesApi(DuplicatesApi):
             401: {$ref: '#/components/responses/401'}
             403: {$ref: '#/components/responses/403'}
         """
-        try:
-            page, size = paging(50)
-            reason = self._reason(CONTACT_REASONS)
-            account = _account(request.args.get("account"))
-        except RuleViolation as exc:
-            return self.bad_request(exc)
-        pairs, total = queries.contact_pairs(account_id=account, reason=reason, page=page, page_size=size)
-        return self.response(200, count=total, page=page, page_size=size, result=pairs_json(self.kind, pairs))
+        return self._pairs_page(queries.contact_pairs, CONTACT_REASONS,
+                                lambda: {"account_id": _account(request.args.get("account"))})
 
 
 def _owner(value):

@@ -74,29 +74,27 @@ class AccountOpenTotal(_Sums, Model):
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
 
 
-class AccountPipeline(Model):
-    """Open, accepted deals per account and currency, every project included: the accounts list's
-    "open pipeline" order for a viewer who sees every project (one row per account to join)."""
+class _PipelineTotals:
+    """Open, accepted deals per account and currency: count and amount."""
+
+    account_id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    deals: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    amount: Mapped[Decimal] = mapped_column(AMOUNT, nullable=False, default=0, server_default="0")
+
+
+class AccountPipeline(_PipelineTotals, Model):
+    """Every project included: the accounts list's "open pipeline" order for a viewer who sees
+    every project (one row per account to walk)."""
 
     __tablename__ = "agg_account_pipeline"
 
-    account_id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
-    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
-    deals: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
-    amount: Mapped[Decimal] = mapped_column(AMOUNT, nullable=False, default=0, server_default="0")
 
-
-class AccountPipelineOutside(Model):
-    """Open, accepted deals outside projects per account and currency: the "open pipeline" order for
-    a viewer who sees every account but only some projects (their projects' deals are added to the
-    few accounts that have them)."""
+class AccountPipelineOutside(_PipelineTotals, Model):
+    """Deals outside projects only: the "open pipeline" order for a viewer who sees every account
+    but only some projects (their projects' deals are added to the few accounts that have them)."""
 
     __tablename__ = "agg_account_pipeline_outside"
-
-    account_id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
-    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
-    deals: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
-    amount: Mapped[Decimal] = mapped_column(AMOUNT, nullable=False, default=0, server_default="0")
 
 
 class AccountCount(Model):

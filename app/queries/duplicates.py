@@ -358,5 +358,5 @@ def similar_name_ids(connection, account_id, key: str) -> list:
     """Ids of the live accounts whose name key is similar to `key` (not the same), by `connection`
     (the flush listener's: no read scope, as the pairs are filtered by it when read)."""
     return list(connection.execute(select(Account.id).where(
-        _similar_to(key, connection.dialect.name == "postgresql"), Account.id != account_id,
+        _similar_to(key, on_postgres(connection)), Account.id != account_id,
         Account.merged_into_id.is_(None))).scalars())

@@ -27,12 +27,10 @@ from decimal import Decimal
 from typing import Callable
 
 from sqlalchemy import Date, Table, and_, case, cast, event, func, inspect, literal, select, text, type_coerce
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import NO_VALUE
 
-from app.extensions import db, on_postgres
+from app.extensions import db, on_postgres, upsert
 from app.models import Account, Opportunity
 from app.models.aggregates import (NIL_UUID, NO_OWNER, AccountCount, AccountOpenTotal, AccountPipeline,
                                    AccountPipelineOutside, BoardClosedDay, BoardOpenTotal)
@@ -169,11 +167,10 @@ def _sort_key(key: tuple) -> tuple:
 
 def apply(connection, changes: dict[str, dict[tuple, dict]]) -> None:
     """Add the deltas to the tables: tables in name order, keys sorted, one upsert per table."""
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     for aggregate in registered([n for n in changes]):
         rows = [{**dict(zip(aggregate.key_columns, key)), **sums}
                 for key, sums in sorted(changes[aggregate.name].items(), key=lambda kv: _sort_key(kv[0]))]
-        statement = insert(aggregate.table).values(rows)
+        statement = upsert(aggregate.table, connection).values(rows)
         statement = statement.on_conflict_do_update(
             index_elements=list(aggregate.key_columns),
             set_={c: aggregate.table.c[c] + statement.excluded[c] for c in aggregate.value_columns})
@@ -200,7 +197,7 @@ def install() -> None:
 # ---------------------------------------------------------------- rebuild and check
 
 def _lock(connection, aggregates: list[Aggregate]) -> None:
-    if connection.dialect.name != "postgresql":
+    if not on_postgres(connection):
         return  # SQLite: the write transaction holds the whole database
     for table in sorted({a.entity.__table__.name for a in aggregates}):
         connection.execute(text(f'LOCK TABLE "{table}" IN SHARE MODE'))  # writers wait, readers go on
@@ -220,7 +217,7 @@ def rebuild(names=None) -> int:
             connection.execute(aggregate.table.delete())
             result = connection.execute(aggregate.table.insert().from_select(columns, aggregate.source()))
             written += result.rowcount or 0
-            if connection.dialect.name == "postgresql":
+            if on_postgres(connection):
                 # fresh statistics for the planner at once: a table rebuilt from scratch keeps the
                 # old ones until autovacuum runs (if it runs), and an estimate of hundreds of rows
                 # per account where there are five made the accounts list cost 300 ms
@@ -378,13 +375,16 @@ register("account_open", AccountOpenTotal, Opportunity, DEAL_FIELDS,
          key=lambda s: ((s["account_id"], project_key(s["project_id"]), s["stage"], owner_key(s["owner_user_id"]),
                          s["forecast_category"], s["currency"]) if counted_open(s) else None),
          values=deal_sums, source=_account_open_source)
+def _pipeline_values(state: dict) -> dict:
+    return {"deals": 1, "amount": Decimal(state["amount_estimate"] or 0)}
+
+
 register("account_pipeline", AccountPipeline, Opportunity, DEAL_FIELDS,
          key=lambda s: (s["account_id"], s["currency"]) if counted_open(s) else None,
-         values=lambda s: {"deals": 1, "amount": Decimal(s["amount_estimate"] or 0)}, source=_account_pipeline_source)
+         values=_pipeline_values, source=_account_pipeline_source)
 register("account_pipeline_outside", AccountPipelineOutside, Opportunity, DEAL_FIELDS,
          key=lambda s: (s["account_id"], s["currency"]) if counted_open(s) and s["project_id"] is None else None,
-         values=lambda s: {"deals": 1, "amount": Decimal(s["amount_estimate"] or 0)},
-         source=_account_pipeline_outside_source)
+         values=_pipeline_values, source=_account_pipeline_outside_source)
 register("account_counts", AccountCount, Account, ("status", "segment", "owner_user_id", "merged_into_id"),
          key=lambda s: (s["status"], s["segment"], owner_key(s["owner_user_id"])) if s["merged_into_id"] is None else None,
          values=lambda s: {"accounts": 1}, source=_account_counts_source)

@@ -7,9 +7,8 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, case, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from app.extensions import db
+from app.extensions import db, upsert
 from app.inbound.matching import email_domain, normalise_email, normalise_handle, normalise_phone
 from app.inbound.records import MessageRecord
 from app.models import Account, Contact, InboundMessage, InboundThread, InboundThreadEvent
@@ -32,11 +31,6 @@ class IngestResult:
         self.new += other.new
         self.known += other.known
         self.skipped += other.skipped
-
-
-def _insert(model):
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
 @transaction
@@ -68,14 +62,14 @@ def _ingest_batch(records: list[MessageRecord]) -> IngestResult:
     # executemany of one cached statement ("insertmanyvalues"), not one huge compiled VALUES list
     table = InboundMessage.__table__
     inserted = db.session.execute(
-        _insert(table).on_conflict_do_nothing(index_elements=["source", "external_key"])
+        upsert(table).on_conflict_do_nothing(index_elements=["source", "external_key"])
         .returning(table.c.source, table.c.external_key, table.c.thread_id, table.c.sent_at, table.c.private),
         rows).all()
     added = {(i.source, i.external_key) for i in inserted}
     # Edits of rows that were already there: the newest edit wins, an older one changes nothing.
     edits = [row for row in rows if row["edited_at"] is not None and (row["source"], row["external_key"]) not in added]
     if edits:
-        stmt = _insert(table)
+        stmt = upsert(table)
         excluded = stmt.excluded
         newer_edit = or_(table.c.edited_at.is_(None), excluded.edited_at > table.c.edited_at)
         db.session.execute(stmt.on_conflict_do_update(
@@ -109,7 +103,7 @@ def _upsert_threads(threads: dict) -> dict:
     rows = [{"id": new_id(), "source": t.source, "external_key": t.external_key, "title": _cut(t.title, 255),
              "status": "unassigned", "message_count": 0, "created_at": now, "updated_at": now}
             for _, t in sorted(threads.items())]
-    db.session.execute(_insert(InboundThread).values(rows).on_conflict_do_nothing(index_elements=["source", "external_key"]))
+    db.session.execute(upsert(InboundThread).values(rows).on_conflict_do_nothing(index_elements=["source", "external_key"]))
     found = db.session.execute(select(InboundThread.source, InboundThread.external_key, InboundThread.id).where(
         or_(*[and_(InboundThread.source == s, InboundThread.external_key == k) for s, k in threads])))
     return {(s, k): i for s, k, i in found}

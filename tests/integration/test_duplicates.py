@@ -4,23 +4,13 @@ REST list, its filters and the roles that may see it."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete
 
-from app.extensions import db
-from app.models import Account, Contact, DuplicateDecision
+from app.models import Account, Contact
 from app.queries.duplicates import account_pairs, contact_pairs, similar_accounts, similar_contacts
 from app.services.merge import keep_separate, undo_keep_separate
 from app.services.records import save_record
 from tests.conftest import USE_SQLITE
 from tests.helpers import request_as
-
-
-@pytest.fixture()
-def fresh(app, clean_db):
-    with app.app_context():
-        db.session.execute(delete(DuplicateDecision))
-        db.session.commit()
-    yield
 
 
 def account(users, name, domain=None, owner="Sales", **more):
@@ -42,7 +32,7 @@ def key(*ids):
 
 
 @pytest.mark.smoke
-def test_tochka_rosta_in_every_spelling_is_proposed_and_a_free_mail_pair_is_not(app, fresh, users):
+def test_tochka_rosta_in_every_spelling_is_proposed_and_a_free_mail_pair_is_not(app, clean_db, users):
     with app.app_context():
         quoted = account(users, "«Точка роста»", "tochka-rosta.ru")
         llc = account(users, 'ООО "Точка Роста"', "www.shop.tochka-rosta.ru")
@@ -60,7 +50,7 @@ def test_tochka_rosta_in_every_spelling_is_proposed_and_a_free_mail_pair_is_not(
 
 
 @pytest.mark.smoke
-def test_acme_robotics_llc_and_inc_are_the_same_name(app, fresh, users):
+def test_acme_robotics_llc_and_inc_are_the_same_name(app, clean_db, users):
     with app.app_context():
         llc = account(users, "Acme Robotics LLC", "acme-robotics.com")
         inc = account(users, "ACME Robotics Inc.", "acmerobotics.io")
@@ -71,7 +61,7 @@ def test_acme_robotics_llc_and_inc_are_the_same_name(app, fresh, users):
 
 
 @pytest.mark.skipif(USE_SQLITE, reason="pg_trgm")
-def test_similar_names_are_proposed_by_trigrams(app, fresh, users):
+def test_similar_names_are_proposed_by_trigrams(app, clean_db, users):
     with app.app_context():
         a = account(users, "Северсталь Девелопмент")
         b = account(users, "Северсталь-Девелопмнт")
@@ -82,7 +72,7 @@ def test_similar_names_are_proposed_by_trigrams(app, fresh, users):
 
 
 @pytest.mark.smoke
-def test_a_shared_contact_phone_and_a_contact_e_mail_on_the_others_domain(app, fresh, users):
+def test_a_shared_contact_phone_and_a_contact_e_mail_on_the_others_domain(app, clean_db, users):
     with app.app_context():
         a = account(users, "Альфа")
         b = account(users, "Бета")
@@ -98,7 +88,7 @@ def test_a_shared_contact_phone_and_a_contact_e_mail_on_the_others_domain(app, f
 
 
 @pytest.mark.smoke
-def test_the_owner_filter_takes_either_accounts_owner_and_pages_are_counted(app, fresh, users):
+def test_the_owner_filter_takes_either_accounts_owner_and_pages_are_counted(app, clean_db, users):
     with app.app_context():
         mine = account(users, "Вектор", owner="Sales")
         theirs = account(users, "ООО Вектор", owner="Owner")
@@ -112,7 +102,7 @@ def test_the_owner_filter_takes_either_accounts_owner_and_pages_are_counted(app,
 
 
 @pytest.mark.smoke
-def test_kept_separate_is_remembered_and_undone(app, fresh, users):
+def test_kept_separate_is_remembered_and_undone(app, clean_db, users):
     with app.app_context():
         a = account(users, "Ромашка")
         b = account(users, "ООО «Ромашка»")
@@ -126,7 +116,7 @@ def test_kept_separate_is_remembered_and_undone(app, fresh, users):
 
 
 @pytest.mark.smoke
-def test_contacts_within_one_account_by_email_phone_telegram_and_name(app, fresh, users):
+def test_contacts_within_one_account_by_email_phone_telegram_and_name(app, clean_db, users):
     with app.app_context():
         acc = account(users, "Контора")
         anna = contact(users, acc, "Анна Смирнова", phone="+7 900 000 00 01", telegram_handle="@anna")
@@ -144,7 +134,7 @@ def test_contacts_within_one_account_by_email_phone_telegram_and_name(app, fresh
 
 
 @pytest.mark.smoke
-def test_similar_accounts_warn_before_saving(app, fresh, users):
+def test_similar_accounts_warn_before_saving(app, clean_db, users):
     with app.app_context():
         existing = account(users, "Точка роста", "tochka-rosta.ru")
         contact(users, existing, "Анна", phone="+79161234567", email="anna@tochka-rosta.ru")
@@ -155,7 +145,7 @@ def test_similar_accounts_warn_before_saving(app, fresh, users):
         assert similar_accounts("Совсем другое", emails=["x@gmail.com"]) == []
 
 
-def test_the_duplicates_api_lists_pairs_with_filters_and_refuses_bad_ones(app, fresh, users, client, api):
+def test_the_duplicates_api_lists_pairs_with_filters_and_refuses_bad_ones(app, clean_db, users, client, api):
     with app.app_context():
         a = account(users, "Точка роста", "tochka-rosta.ru")
         b = account(users, 'ООО "Точка Роста"', "shop.tochka-rosta.ru", owner="Owner")
@@ -174,7 +164,7 @@ def test_the_duplicates_api_lists_pairs_with_filters_and_refuses_bad_ones(app, f
     assert client.get("/api/v1/accounts/duplicates").status_code == 401
 
 
-def test_keep_separate_over_rest_and_its_undo(app, fresh, users, client, api):
+def test_keep_separate_over_rest_and_its_undo(app, clean_db, users, client, api):
     with app.app_context():
         a = account(users, "Ромашка")
         b = account(users, "Ромашка ООО")
@@ -194,7 +184,7 @@ def test_keep_separate_over_rest_and_its_undo(app, fresh, users, client, api):
     assert client.get("/api/v1/accounts/duplicates", headers=api("Sales")).get_json()["count"] == 1
 
 
-def test_contact_duplicates_over_rest(app, fresh, users, client, api):
+def test_contact_duplicates_over_rest(app, clean_db, users, client, api):
     with app.app_context():
         acc = account(users, "Контора")
         a = contact(users, acc, "Анна", phone="+79000000001")
@@ -208,7 +198,7 @@ def test_contact_duplicates_over_rest(app, fresh, users, client, api):
     assert client.get("/api/v1/contacts/duplicates", headers=api("Sales")).get_json()["count"] == 0
 
 
-def test_creating_a_similar_account_answers_201_with_possible_duplicates(app, fresh, users, client, api):
+def test_creating_a_similar_account_answers_201_with_possible_duplicates(app, clean_db, users, client, api):
     with app.app_context():
         existing = account(users, "Точка роста", "tochka-rosta.ru")
     response = client.post("/api/v1/accounts/", json={"name": 'ООО "Точка Роста"', "domain": "shop.tochka-rosta.ru"},

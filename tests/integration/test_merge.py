@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from app import scope
 from app.domain.errors import ConflictError, NotFoundError, PermissionDenied, RuleViolation
@@ -27,14 +27,6 @@ from tests.helpers import add_project, change_context, committed, request_as
 
 TABLES = {"contacts": Contact, "opportunities": Opportunity, "projects": Project, "project_notes": ProjectNote,
           "offers": Offer, "inbound_threads": InboundThread}
-
-
-@pytest.fixture()
-def fresh(app, clean_db):
-    with app.app_context():
-        db.session.execute(delete(DuplicateDecision))
-        db.session.commit()
-    yield
 
 
 def counts() -> dict:
@@ -59,7 +51,7 @@ def of_account(account_id) -> dict:
 
 
 @pytest.fixture()
-def pair(app, fresh, users):
+def pair(app, clean_db, users):
     """«Точка роста» (the survivor-to-be) and ООО "Точка Роста" with a bit of everything."""
     with app.app_context():
         sales, owner = users["Sales"], users["Owner"]
